@@ -1,0 +1,87 @@
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models.functions import Lower
+
+from .managers import UserManager
+
+
+class User(AbstractUser):
+    """A customer or staff member, signed in by email address."""
+
+    username = None
+    email = models.EmailField("email address", unique=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            # The manager stores emails lower-cased; this keeps rows written any other way
+            # (raw SQL, a careless migration) from creating a case-variant twin.
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+        ]
+
+    def __str__(self):
+        return self.email
+
+    def clean(self):
+        super().clean()
+        self.email = self.__class__.objects.normalize_email_address(self.email)
+
+
+class SignIn(models.Model):
+    """
+    One sign-in of a user: a storefront session or an API refresh-token chain.
+
+    This is the per-user index that neither session store nor simplejwt provides: the
+    session stores are keyed by session key only, and outstanding tokens do not know
+    which sign-in they belong to. "Your devices" lists these rows; revoking one ends the
+    session or the token chain behind it.
+    """
+
+    class Kind(models.TextChoices):
+        SESSION = "session", "Browser session"
+        TOKEN = "token", "API token"
+
+    class EndReason(models.TextChoices):
+        SIGNED_OUT = "signed_out", "Signed out"
+        REVOKED = "revoked", "Revoked by the user"
+        SIGNED_OUT_EVERYWHERE = "signed_out_everywhere", "Signed out everywhere"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+        DEACTIVATED = "deactivated", "Account deactivated"
+        EXPIRED = "expired", "Expired"
+        TOKEN_REUSE = "token_reuse", "Refresh token reused (possible theft)"
+        ADMIN = "admin", "Ended by staff"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sign_ins"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    session_key = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=32, choices=EndReason.choices, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        indexes = [models.Index(fields=["user", "ended_at"], name="signin_user_live_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} of {self.user_id} since {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_live(self) -> bool:
+        from django.utils import timezone
+
+        return self.ended_at is None and self.expires_at > timezone.now()

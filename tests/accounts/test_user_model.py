@@ -1,0 +1,30 @@
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.db import IntegrityError
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+
+def test_email_is_the_login_and_is_stored_lower_cased():
+    user = User.objects.create_user(email="  Alice@Example.COM ", password="s3cret-pass!")
+    assert user.email == "alice@example.com"
+    assert authenticate(username="ALICE@example.com", password="s3cret-pass!") == user
+
+
+def test_emails_differing_only_in_case_cannot_both_exist():
+    User.objects.create_user(email="alice@example.com", password="x")
+    with pytest.raises(IntegrityError):
+        User.objects.create(email="ALICE@example.com")
+
+
+def test_create_superuser_makes_staff():
+    admin = User.objects.create_superuser(email="root@example.com", password="x")
+    assert admin.is_staff
+    assert admin.is_superuser
+
+
+def test_a_user_needs_an_email():
+    with pytest.raises(ValueError, match="email"):
+        User.objects.create_user(email="", password="x")

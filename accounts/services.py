@@ -11,7 +11,7 @@ from datetime import timedelta
 from importlib import import_module
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, password_validation
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -150,3 +150,32 @@ def user_sign_out_everywhere(*, user: User, reason: str, keep: SignIn | None = N
         signin_end(sign_in=sign_in, reason=reason)
         ended += 1
     return ended
+
+
+@transaction.atomic
+def user_password_change(*, user: User, new_password: str, keep: SignIn | None = None) -> None:
+    """
+    Set a new password and end every other sign-in of the user (sessions and token
+    chains); ``keep`` is the sign-in the change was made from, which carries on.
+    """
+    password_validation.validate_password(new_password, user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    user_sign_out_everywhere(user=user, reason=SignIn.EndReason.PASSWORD_CHANGED, keep=keep)
+
+
+@transaction.atomic
+def user_password_reset_complete(*, user: User, new_password: str) -> None:
+    """Set the password chosen through a reset link and end every sign-in of the user."""
+    password_validation.validate_password(new_password, user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    user_sign_out_everywhere(user=user, reason=SignIn.EndReason.PASSWORD_CHANGED)
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> None:
+    """Deactivate the account and end every sign-in of it."""
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    user_sign_out_everywhere(user=user, reason=SignIn.EndReason.DEACTIVATED)

@@ -1,0 +1,76 @@
+from datetime import timedelta
+
+import pytest
+from django.contrib.sessions.backends.base import SessionBase
+from django.core.exceptions import ValidationError
+from django.utils.module_loading import import_string
+
+from accounts import selectors, services
+from accounts.models import SignIn
+
+pytestmark = pytest.mark.django_db
+
+
+def _session_for(user, settings) -> SessionBase:
+    store = import_string(settings.SESSION_ENGINE + ".SessionStore")()
+    store["_auth_user_id"] = str(user.pk)
+    store.create()
+    return store
+
+
+def _session_signin(user, settings):
+    session = _session_for(user, settings)
+    sign_in = services.signin_start(
+        user=user,
+        kind=SignIn.Kind.SESSION,
+        lifetime=timedelta(hours=1),
+        session_key=session.session_key,
+    )
+    return session, sign_in
+
+
+def test_ending_a_session_signin_deletes_the_session_from_the_store(user, settings, session_store):
+    session, sign_in = _session_signin(user, settings)
+    services.signin_end(sign_in=sign_in, reason=SignIn.EndReason.REVOKED)
+    assert not session.exists(session.session_key)
+    assert SignIn.objects.get(pk=sign_in.pk).ended_at is not None
+
+
+def test_live_signins_prune_sessions_that_vanished_from_the_store(user, settings, session_store):
+    kept, kept_signin = _session_signin(user, settings)
+    gone, gone_signin = _session_signin(user, settings)
+    gone.delete()
+    assert selectors.user_signins_live(user=user) == [kept_signin]
+    assert SignIn.objects.get(pk=gone_signin.pk).end_reason == SignIn.EndReason.EXPIRED
+
+
+def test_password_change_ends_every_other_signin_but_keeps_the_current_one(
+    user, settings, session_store
+):
+    current, current_signin = _session_signin(user, settings)
+    other, _ = _session_signin(user, settings)
+    services.user_password_change(
+        user=user, new_password="a-new-long-passphrase", keep=current_signin
+    )
+    assert user.check_password("a-new-long-passphrase")
+    assert current.exists(current.session_key)
+    assert not other.exists(other.session_key)
+
+
+def test_password_change_refuses_a_weak_password_and_changes_nothing(user, password, settings):
+    _, current_signin = _session_signin(user, settings)
+    other, _ = _session_signin(user, settings)
+    with pytest.raises(ValidationError):
+        services.user_password_change(user=user, new_password="123", keep=current_signin)
+    user.refresh_from_db()
+    assert user.check_password(password)
+    assert other.exists(other.session_key)
+
+
+def test_deactivation_ends_every_signin(user, settings, session_store):
+    session, _ = _session_signin(user, settings)
+    services.user_deactivate(user=user)
+    user.refresh_from_db()
+    assert not user.is_active
+    assert not session.exists(session.session_key)
+    assert selectors.user_signins_live(user=user) == []

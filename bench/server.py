@@ -1,0 +1,148 @@
+"""
+Serve the site with gunicorn on loopback for one mode, the same command for every mode.
+
+Only the environment differs between modes. The server is started as our own child and
+stopped by its process id; its log goes to a file so a failed start can be explained.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .transport import LOOPBACK, HttpTransport
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_SETTINGS = "config.settings.bench"
+
+
+class ServerError(Exception):
+    """The server did not start or did not answer its health check in time."""
+
+
+def free_port() -> int:
+    """Return a TCP port on loopback that the OS reports free now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+def gunicorn_command(*, port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"{LOOPBACK}:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--log-level",
+        "warning",
+        "--error-logfile",
+        "-",
+    ]
+
+
+class GunicornServer:
+    """A gunicorn master with ``workers`` sync workers, as a context manager."""
+
+    def __init__(
+        self,
+        *,
+        env: dict[str, str],
+        workers: int,
+        log_path: Path,
+        port: int | None = None,
+        ready_path: str = "/healthz",
+        start_timeout: float = 30.0,
+    ):
+        self.env = {**env, "DJANGO_SETTINGS_MODULE": BENCH_SETTINGS}
+        self.workers = workers
+        self.log_path = log_path
+        self.port = port or free_port()
+        self.ready_path = ready_path
+        self.start_timeout = start_timeout
+        self.host = LOOPBACK
+        self.process: subprocess.Popen | None = None
+        # Leaving the ``with`` block only signals the server when this is False; the
+        # caller then calls ``wait()`` before anything it measures next.
+        self.wait_on_exit = True
+
+    def __enter__(self) -> "GunicornServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop(wait=self.wait_on_exit)
+
+    def last_error(self) -> str:
+        """The exception that stopped the server, as its log shows it, or its last line."""
+        try:
+            lines = [
+                line.strip() for line in self.log_path.read_text(errors="replace").splitlines()
+            ]
+        except OSError:
+            return "no log"
+        exception = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|ImproperlyConfigured)\b.*")
+        found = [line for line in lines if exception.match(line)]
+        if found:
+            return found[-1]
+        return next((line for line in reversed(lines) if line), "empty log")
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            gunicorn_command(port=self.port, workers=self.workers),
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        transport = HttpTransport(host=self.host, port=self.port, timeout=2)
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServerError(
+                    f"gunicorn exited with {self.process.returncode}: {self.last_error()} "
+                    f"(log: {self.log_path})"
+                )
+            try:
+                if transport.request("GET", self.ready_path).status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop(wait=True)
+        raise ServerError(
+            f"gunicorn did not answer {self.ready_path} within {self.start_timeout:.0f} s: "
+            f"{self.last_error()} (log: {self.log_path})"
+        )
+
+    def stop(self, *, wait: bool = True) -> None:
+        """Stop the master (it stops its workers); with ``wait``, until it has gone."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        # SIGINT is gunicorn's quick shutdown: the load is over, nothing is left to finish,
+        # and a graceful SIGTERM would wait out the workers' idle poll for no benefit.
+        os.kill(self.process.pid, signal.SIGINT)
+        if wait:
+            self.wait()
+
+    def wait(self) -> None:
+        """Wait for a stopping server to exit; kill it if it does not go in time."""
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)

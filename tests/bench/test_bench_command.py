@@ -1,0 +1,156 @@
+"""
+The benchmark end to end, small: real gunicorn, real wrk, on the unauthenticated floors
+only, bounded to a few seconds. No assertion is about speed; these check that the run
+produces what it promises and that errors cannot pass as throughput.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from bench.loadgen import run_wrk, wrk_path
+from bench.server import GunicornServer, ServerError
+from tests.conftest import service_unavailable
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.fixture
+def needs_wrk():
+    if wrk_path() is None:
+        service_unavailable("wrk is not installed (apt-get install -y wrk)")
+
+
+def _bench_env(tmp_path: Path) -> dict[str, str]:
+    # A database of its own and no Redis: the floors need neither, and the run must not
+    # touch the developer's or CI's databases.
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "SECRET_KEY"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.bench",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'bench.sqlite3'}",
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def floors_run(tmp_path_factory):
+    if wrk_path() is None:
+        return None
+    tmp_path = tmp_path_factory.mktemp("bench")
+    out = tmp_path / "results"
+    done = subprocess.run(  # noqa: S603 - fixed arguments, our own manage.py.
+        [
+            sys.executable,
+            "manage.py",
+            "bench",
+            "--floors-only",
+            "--duration=1",
+            "--rounds=1",
+            "--no-micro",
+            "--no-scale",
+            "--no-progress",
+            f"--output-dir={out}",
+        ],
+        cwd=ROOT,
+        env=_bench_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done, out
+
+
+@pytest.fixture
+def run(needs_wrk, floors_run):
+    return floors_run
+
+
+def test_the_floors_run_finishes_and_prints_the_table(run):
+    done, _ = run
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "req/s" in done.stdout
+    assert "queries/req" in done.stdout
+    assert "floor-storefront" in done.stdout
+
+
+def test_latest_json_has_a_header_and_a_list_of_modes_with_the_promised_fields(run):
+    _, out = run
+    result = json.loads((out / "latest.json").read_text())
+    header = result["header"]
+    assert {"date", "machine", "versions", "git", "settings", "run"} <= header.keys()
+    assert {"cpu_model", "cores"} <= header["machine"].keys()
+    assert header["settings"]["debug"] is False
+    assert isinstance(result["modes"], list)
+    for mode in result["modes"]:
+        assert {"name", "available"} <= mode.keys()
+        if mode["available"]:
+            assert {"rps", "ratio", "p50_ms", "p99_ms", "queries", "redis_calls"} <= mode.keys()
+        else:
+            assert mode["reason"]
+
+
+def test_the_storefront_floor_is_measured_with_ratio_one_and_no_calls(run):
+    _, out = run
+    modes = {m["name"]: m for m in json.loads((out / "latest.json").read_text())["modes"]}
+    floor = modes["floor-storefront"]
+    assert floor["available"], floor.get("reason")
+    assert floor["rps"] > 0
+    assert floor["ratio"] == 1.0
+    assert 0 < floor["p50_ms"] <= floor["p99_ms"]
+    assert floor["queries"] == 0
+    assert floor["redis_calls"] == 0
+    assert floor["loadgen"] == "wrk"
+
+
+def test_the_charts_are_written_beside_the_json(run):
+    _, out = run
+    for chart in ("ratio.svg", "latency.svg"):
+        root = ET.parse(out / chart).getroot()  # noqa: S314 - our own output, not untrusted
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
+
+
+def test_the_command_refuses_to_run_outside_the_bench_settings():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    done = subprocess.run(  # noqa: S603 - fixed arguments, our own manage.py.
+        [sys.executable, "manage.py", "bench", "--floors-only"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "Unknown command: 'bench'" in done.stderr
+
+
+@pytest.fixture
+def server(needs_wrk, tmp_path):
+    # No migration needed: the redirect is answered by middleware before any query.
+    env = _bench_env(tmp_path)
+    with GunicornServer(env=env, workers=1, log_path=tmp_path / "gunicorn.log") as running:
+        yield running
+
+
+def test_redirects_under_load_are_counted_as_failures_not_throughput(server):
+    # APPEND_SLASH answers 301 here; wrk's own "Non-2xx or 3xx" counter would miss it.
+    result = run_wrk(
+        f"http://{server.host}:{server.port}/products/no-slash",
+        duration_s=1,
+        connections=2,
+        threads=1,
+    )
+    assert result.requests > 0
+    assert result.not_ok == result.requests
+    assert result.bad_status == 301
+
+
+def test_a_server_that_cannot_start_reports_the_settings_error(tmp_path):
+    env = {**_bench_env(tmp_path), "SESSION_BACKEND": "no-such-store"}
+    server = GunicornServer(env=env, workers=1, log_path=tmp_path / "gunicorn.log")
+    with pytest.raises(ServerError, match="SESSION_BACKEND must be one of"):
+        server.start()

@@ -43,6 +43,15 @@ def _nice_max(value: float, step: float) -> float:
     return max(step, math.ceil(value / step) * step)
 
 
+def _nice_step(value: float, *, most_ticks: int = 6) -> float:
+    """The smallest 1-2-5 step that covers ``value`` in at most ``most_ticks`` steps."""
+    magnitude = 10 ** math.floor(math.log10(max(value, 1e-9) / most_ticks))
+    for factor in (1, 2, 5, 10):
+        if value / (factor * magnitude) <= most_ticks:
+            return factor * magnitude
+    return 10 * magnitude
+
+
 def ratio_chart(modes: list[dict], *, subtitle: str = "") -> str:
     """Return an SVG of the modes' throughput ratios to their floors, with the targets."""
     title = "Throughput as a ratio to the edge's floor, measured side by side"
@@ -126,7 +135,8 @@ def latency_chart(entries: list[dict], *, subtitle: str = "") -> str:
     title = "Latency under load: p50 and p99 (ms)"
     shown = [e for e in entries if e.get("available")]
     highest = max([1.0] + [e["p99_ms"] for e in shown])
-    top = _nice_max(highest * 1.05, 5.0 if highest > 10 else 1.0)
+    step = _nice_step(highest * 1.05)
+    top = _nice_max(highest * 1.05, step)
     width = LABEL_WIDTH + PLOT_WIDTH + 90
     height = TOP + ROW * len(entries) + 70
     x0 = LABEL_WIDTH
@@ -139,8 +149,8 @@ def latency_chart(entries: list[dict], *, subtitle: str = "") -> str:
         _text(12, 40, subtitle, size=11, fill="#666"),
     ]
     plot_bottom = TOP + ROW * len(entries)
-    for step in range(5):
-        value = top * step / 4
+    for tick in range(round(top / step) + 1):
+        value = tick * step
         body.append(
             f'<line x1="{x(value):.1f}" y1="{TOP - 6}" x2="{x(value):.1f}" y2="{plot_bottom}" '
             'stroke="#e3e3e3" stroke-width="1"/>'

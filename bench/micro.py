@@ -20,18 +20,20 @@ from .stats import median
 JWT_ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
 
 
-def time_call(func, *, budget_s: float = 0.2, repeats: int = 5) -> dict:
+def time_call(func, *, budget_s: float = 0.2, repeats: int = 5, loops: int | None = None) -> dict:
     """
     Return the median and minimum time of one call of ``func``, in microseconds.
 
-    The loop count is calibrated so that each of ``repeats`` runs lasts about
-    ``budget_s / repeats``; a slow call (a password hash) runs once per repeat.
+    Without ``loops``, the loop count is calibrated (after a warm-up call) so that each of
+    ``repeats`` runs lasts about ``budget_s / repeats``; a slow call such as a password
+    hash passes ``loops=1`` and runs exactly ``repeats`` times.
     """
-    func()  # warm-up: imports, prepared keys, connections
-    started = time.perf_counter()
-    func()
-    once = max(time.perf_counter() - started, 1e-7)
-    loops = max(1, int(budget_s / repeats / once))
+    if loops is None:
+        func()  # warm-up: imports, prepared keys, connections
+        started = time.perf_counter()
+        func()
+        once = max(time.perf_counter() - started, 1e-7)
+        loops = max(1, int(budget_s / repeats / once))
     per_call = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -135,8 +137,8 @@ def password_costs(*, repeats: int) -> dict:
         encoded = hasher.encode("correct horse battery staple", hasher.salt())
         timing = time_call(
             lambda h=hasher, e=encoded: h.verify("correct horse battery staple", e),
-            budget_s=0,
             repeats=repeats,
+            loops=1,
         )
         parameters = {
             str(name): str(value)

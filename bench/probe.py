@@ -95,12 +95,13 @@ def probe(spec: dict) -> dict:
     the mode's.
     """
     from django.conf import settings
-    from django.core.wsgi import get_wsgi_application
+    from django.core.handlers.wsgi import WSGIHandler
 
     from .credentials import Unavailable, check_endpoint, sign_in
     from .transport import WsgiTransport
 
-    transport = WsgiTransport(get_wsgi_application())
+    # Django is set up already (main); the handler is what get_wsgi_application() returns.
+    transport = WsgiTransport(WSGIHandler())
     result: dict = {}
     try:
         check_endpoint(transport, spec["floor_path"])

@@ -14,10 +14,12 @@ import logging
 import os
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.db import connections
 
@@ -255,14 +257,21 @@ class Runner:
         return result
 
     def warm_up(self, server, paths: list[tuple[str, dict | None]]) -> None:
-        """Let both workers import lazily loaded code and open their connections."""
+        """
+        Let every worker import lazily loaded code and open its connections: a short
+        load, or (quick runs) a few concurrent requests, which reach both workers.
+        """
         for path, headers in paths:
             if self.config.warmup_s > 0:
                 self.load(server, path, headers, duration_s=self.config.warmup_s)
-            else:
-                transport = HttpTransport(host=server.host, port=server.port)
-                for _ in range(10):
-                    transport.request("GET", path, headers=headers)
+                continue
+            transport = HttpTransport(host=server.host, port=server.port)
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                pending = [
+                    pool.submit(transport.request, "GET", path, headers=headers) for _ in range(24)
+                ]
+            if any(future.result().status != 200 for future in pending):
+                raise Unavailable(f"GET {path} did not answer 200 while warming up")
 
     def server(self, env: dict[str, str], name: str) -> GunicornServer:
         """A server that is only signalled to stop on leaving ``with``; see ``wait_stopped``."""
@@ -480,9 +489,7 @@ class Runner:
     # --- micro-costs and scale ------------------------------------------------------
     def session_data(self) -> tuple[dict, str]:
         """The contents of a real storefront session, or a minimal one if there is none."""
-        from django.core.wsgi import get_wsgi_application
-
-        transport = WsgiTransport(get_wsgi_application())
+        transport = WsgiTransport(WSGIHandler())
         data = scale.session_data_of_a_real_sign_in(transport, **DEMO_CREDENTIALS)
         if data:
             return data, "a real storefront sign-in"
@@ -538,10 +545,8 @@ class Runner:
         except scale.ScaleUnavailable as exc:
             results["database"] = f"skipped: {exc}"
         self.progress.step("scale: token-table rows per API sign-in")
-        from django.core.wsgi import get_wsgi_application
-
         results["token_rows"] = scale.token_rows_per_sign_in(
-            WsgiTransport(get_wsgi_application()), **DEMO_CREDENTIALS
+            WsgiTransport(WSGIHandler()), **DEMO_CREDENTIALS
         )
         connections.close_all()
         self.progress.advance(weight)

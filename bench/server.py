@@ -7,10 +7,12 @@ stopped by its process id; its log goes to a file so a failed start can be expla
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,6 +39,8 @@ def gunicorn_command(*, port: int, workers: int) -> list[str]:
         "-m",
         "gunicorn",
         "config.wsgi:application",
+        "--config",
+        "python:bench.gunicorn_conf",
         "--bind",
         f"{LOOPBACK}:{port}",
         "--workers",
@@ -97,16 +101,24 @@ class GunicornServer:
         return next((line for line in reversed(lines) if line), "empty log")
 
     def start(self) -> None:
+        """Start gunicorn; return once every worker has loaded the site and it answers."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        ready_dir = Path(tempfile.mkdtemp(prefix="bench-ready-"))
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             gunicorn_command(port=self.port, workers=self.workers),
             cwd=ROOT,
-            env=self.env,
+            env={**self.env, "BENCH_READY_DIR": str(ready_dir)},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         log.close()
+        try:
+            self._wait_ready(ready_dir)
+        finally:
+            shutil.rmtree(ready_dir, ignore_errors=True)
+
+    def _wait_ready(self, ready_dir: Path) -> None:
         transport = HttpTransport(host=self.host, port=self.port, timeout=2)
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
@@ -115,12 +127,13 @@ class GunicornServer:
                     f"gunicorn exited with {self.process.returncode}: {self.last_error()} "
                     f"(log: {self.log_path})"
                 )
-            try:
-                if transport.request("GET", self.ready_path).status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
+            if len(list(ready_dir.iterdir())) >= self.workers:
+                try:
+                    if transport.request("GET", self.ready_path).status == 200:
+                        return
+                except OSError:
+                    pass
+            time.sleep(0.02)
         self.stop(wait=True)
         raise ServerError(
             f"gunicorn did not answer {self.ready_path} within {self.start_timeout:.0f} s: "

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import REASON_NO_CSRF_COOKIE, REASON_NO_REFERER
 from django.template import loader
-from django.utils.cache import add_never_cache_headers
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,9 @@ def error_response(
         response = HttpResponse(
             _render_page(kind, retry_after=retry_after, hints=hints or {}), status=kind.status
         )
+    if not request.path_info.startswith(API_PATH_PREFIX):
+        # The same URL answers HTML or JSON depending on Accept: caches must key on it.
+        patch_vary_headers(response, ["Accept"])
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
     if kind.status == 429 or kind.status >= 500:

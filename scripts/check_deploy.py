@@ -118,7 +118,6 @@ def production_env(workdir: Path) -> dict[str, str]:
             "ALLOWED_HOSTS": f"{HOST},localhost",
             "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
             "STATIC_ROOT": str(workdir / "static"),
-            "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
     return env
@@ -185,7 +184,8 @@ def fetch(port: int, path: str, *, https: bool = True, headers: dict | None = No
         connection.request("GET", path, headers=sent)
         answer = connection.getresponse()
         body = answer.read()
-        content_headers = dict(answer.getheaders())
+        # Header names are case-insensitive; the checks look them up in Title-Case.
+        content_headers = {name.title(): value for name, value in answer.getheaders()}
     finally:
         connection.close()
     encoded = content_headers.get("Content-Encoding")
@@ -202,7 +202,8 @@ def wait_until_serving(server: subprocess.Popen, port: int, *, timeout: float = 
             if fetch(port, "/healthz").status == 200:
                 return Result("gunicorn starts", True, f"http://{HOST}:{port}")
         except OSError:
-            time.sleep(0.2)
+            pass  # Not listening yet.
+        time.sleep(0.2)
     return Result("gunicorn starts", False, f"not serving after {timeout:.0f} s")
 
 

@@ -200,3 +200,7 @@ def test_client_asking_only_for_json_gets_json_outside_the_api(client):
 def test_browser_accept_header_gets_the_html_page(client):
     accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
     assert_site_page(client.get("/outage/", headers={"accept": accept}), 503)
+
+
+def test_storefront_error_pages_vary_on_accept(client):
+    assert "Accept" in client.get("/no-such-page/")["Vary"]

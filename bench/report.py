@@ -44,7 +44,9 @@ def git_commit(root: Path) -> dict:
             ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=False
         ).stdout.strip()
 
-    return {"commit": git("rev-parse", "HEAD") or None, "dirty": bool(git("status", "--porcelain"))}
+    # The results themselves do not make the code that produced them dirty.
+    changes = git("status", "--porcelain", "--", ".", ":(exclude)bench/results")
+    return {"commit": git("rev-parse", "HEAD") or None, "dirty": bool(changes)}
 
 
 def versions() -> dict:

@@ -553,17 +553,17 @@ class Runner:
         return results
 
     def clean_up_redis(self) -> None:
-        """Delete the keys this run's servers left in REDIS_URL (all under our prefix)."""
+        """Delete the keys this run's servers left in REDIS_URL (all under ``bench:``)."""
         if not self.redis_available():
             return
         import redis
 
-        prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
-        if not prefix:
+        # Only ever the bench settings' own prefix, whatever the cache is configured with.
+        if settings.CACHES["default"].get("KEY_PREFIX") != settings.BENCH_CACHE_KEY_PREFIX:
             return
         client = redis.Redis.from_url(settings.REDIS_URL)
         batch = []
-        for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        for key in client.scan_iter(match=f"{settings.BENCH_CACHE_KEY_PREFIX}:*", count=1000):
             batch.append(key)
             if len(batch) >= 1000:
                 client.delete(*batch)

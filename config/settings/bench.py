@@ -13,7 +13,8 @@ BENCH-ONLY — never deploy with these. The benchmark serves the site with gunic
 - plain static files storage: the manifest storage needs ``collectstatic``, and no
   measured endpoint serves a static file;
 - a database of its own (``var/bench.sqlite3``) unless ``DATABASE_URL`` is set, so a run
-  never writes into the development database;
+  never writes into the development database, and the cache key prefix ``bench`` (always),
+  so the keys a run leaves in Redis can be found and deleted without touching others;
 - the ``bench`` app (the ``bench`` management command) is installed here and nowhere
   else, so the real site never loads benchmark code.
 """
@@ -29,6 +30,7 @@ for _name in ("SECRET_KEY", "JWT_SIGNING_KEY"):
     os.environ.setdefault(_name, secrets.token_urlsafe(64))
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_BASE_DIR / 'var' / 'bench.sqlite3'}")
+os.environ["CACHE_KEY_PREFIX"] = BENCH_CACHE_KEY_PREFIX = "bench"
 (_BASE_DIR / "var").mkdir(exist_ok=True)
 
 from .production import *  # noqa: E402, F403

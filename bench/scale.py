@@ -168,8 +168,10 @@ def db_sessions_scale(
     expire = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE)
     Session.objects.filter(session_key__startswith=DB_KEY_PREFIX).delete()
     if connection.vendor == "postgresql":
+        # Compact the table first: space freed by an earlier run would otherwise be
+        # reused by this one's rows and hide their size from pg_total_relation_size.
         with connection.cursor() as cursor:
-            cursor.execute("VACUUM django_session")
+            cursor.execute("VACUUM FULL django_session")
     baseline = _db_used_bytes()
     keys: list[str] = []
     results = []

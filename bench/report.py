@@ -105,7 +105,7 @@ def format_table(entries: list[dict]) -> str:
         ("req/s", ">", 8),
         ("ratio", ">", 6),
         ("spread", ">", 11),
-        ("target", ">", 7),
+        ("target", ">", 9),
         ("p50 ms", ">", 7),
         ("p99 ms", ">", 7),
         ("queries/req", ">", 11),
@@ -132,7 +132,7 @@ def format_table(entries: list[dict]) -> str:
         target = entry.get("target")
         target_text = "-"
         if target is not None:
-            target_text = f"{'>=' if entry.get('meets_target') else '!'}{target:.2f}"
+            target_text = f"{target:.2f} {'met' if entry.get('meets_target') else 'MISS'}"
         cells = [
             entry["name"],
             _num(entry.get("rps"), ".0f"),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.loadgen import run_wrk, wrk_path
+from bench.loadgen import run_python, run_wrk, wrk_path
 from bench.server import GunicornServer, ServerError
 from tests.conftest import service_unavailable
 
@@ -129,14 +129,14 @@ def test_the_command_refuses_to_run_outside_the_bench_settings():
 
 
 @pytest.fixture
-def server(needs_wrk, tmp_path):
+def server(tmp_path):
     # No migration needed: the redirect is answered by middleware before any query.
     env = _bench_env(tmp_path)
     with GunicornServer(env=env, workers=1, log_path=tmp_path / "gunicorn.log") as running:
         yield running
 
 
-def test_redirects_under_load_are_counted_as_failures_not_throughput(server):
+def test_redirects_under_load_are_counted_as_failures_not_throughput(needs_wrk, server):
     # APPEND_SLASH answers 301 here; wrk's own "Non-2xx or 3xx" counter would miss it.
     result = run_wrk(
         f"http://{server.host}:{server.port}/products/no-slash",
@@ -154,3 +154,21 @@ def test_a_server_that_cannot_start_reports_the_settings_error(tmp_path):
     server = GunicornServer(env=env, workers=1, log_path=tmp_path / "gunicorn.log")
     with pytest.raises(ServerError, match="SESSION_BACKEND must be one of"):
         server.start()
+
+
+def test_the_python_fallback_measures_the_floor(server):
+    floor = run_python(
+        host=server.host, port=server.port, path="/healthz", duration_s=0.5, connections=2
+    )
+    assert floor.requests > 0
+    assert floor.not_ok == 0
+    assert 0 < floor.p50_ms <= floor.p99_ms
+    assert floor.tool == "python"
+
+
+def test_the_python_fallback_counts_redirects_as_failures_too(server):
+    redirect = run_python(
+        host=server.host, port=server.port, path="/products/no-slash", duration_s=0.5, connections=2
+    )
+    assert redirect.not_ok == redirect.requests
+    assert redirect.bad_status == 301

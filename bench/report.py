@@ -102,7 +102,8 @@ def format_table(entries: list[dict]) -> str:
     """The main table: one row per floor and mode."""
     columns = [
         ("mode", "<", 26),
-        ("req/s", ">", 8),
+        ("req/s", ">", 7),
+        ("floor/s", ">", 7),
         ("ratio", ">", 6),
         ("spread", ">", 11),
         ("target", ">", 9),
@@ -136,6 +137,7 @@ def format_table(entries: list[dict]) -> str:
         cells = [
             entry["name"],
             _num(entry.get("rps"), ".0f"),
+            _num(entry.get("floor_rps"), ".0f"),
             _num(entry.get("ratio"), ".2f"),
             spread_text,
             target_text,

@@ -11,6 +11,7 @@ def _entry(name, *, ratio=0.5, target=None, notes=()):
         "kind": "mode",
         "available": True,
         "rps": 1234.5,
+        "floor_rps": 2469.0,
         "ratio": ratio,
         "spread": {"ratio_min": ratio - 0.02, "ratio_max": ratio + 0.03},
         "target": target,
@@ -27,11 +28,12 @@ def _row(table: str, name: str) -> str:
     return next(line for line in table.splitlines() if line.startswith(name))
 
 
-def test_a_row_shows_rate_ratio_spread_latency_and_calls():
+def test_a_row_shows_rate_floor_ratio_spread_latency_and_calls():
     row = _row(format_table([_entry("session-cache")]), "session-cache")
     assert row.split() == [
         "session-cache",
         "1234",
+        "2469",
         "0.50",
         "0.48-0.53",
         "-",

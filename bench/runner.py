@@ -50,7 +50,7 @@ MAX_NOT_OK_FRACTION = 0.001
 
 @dataclass
 class RunConfig:
-    """What to run and how long; ``quick()`` and ``full()`` are the two presets."""
+    """What to run and how long; ``full()`` and ``quick_preset()`` are the two presets."""
 
     quick: bool = False
     duration_s: int = 5
@@ -99,6 +99,8 @@ def unavailable(entry: dict, reason: str) -> dict:
 
 
 class Runner:
+    """One benchmark run: ``run()`` measures everything and writes the results."""
+
     def __init__(self, config: RunConfig, *, err=sys.stderr):
         self.config = config
         self.err = err

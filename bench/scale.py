@@ -2,9 +2,9 @@
 Scale: what a session lookup costs and what a session weighs as the store fills up, and
 how many token-table rows one API sign-in leaves behind.
 
-Sessions are written in bulk (a Redis pipeline; batched INSERTs in the database) with the
-site's own encoding, so the lookups that follow go through Django's session stores
-exactly as a request would. The Redis measurement uses a database of its own (emptied
+Sessions are written in bulk (a Redis pipeline; COPY or batched INSERTs in the database)
+with the site's own encoding, so the lookups that follow go through Django's session
+stores exactly as a request would. The Redis measurement uses a database of its own (emptied
 before and after) so that ``INFO memory`` and ``DBSIZE`` count nothing but these sessions.
 """
 
@@ -59,14 +59,19 @@ def _timed_lookups(load, keys: list[str], samples: int) -> dict:
 
 
 def _redis_cache(url: str):
-    """A django-redis cache on ``url`` with the options the site's cache uses."""
+    """
+    A django-redis cache on ``url`` configured as the site's (its options and key prefix,
+    so keys weigh what the site's keys weigh).
+    """
     from django_redis.cache import RedisCache
 
-    options = dict(settings.CACHES["default"].get("OPTIONS", {}))
+    site = settings.CACHES["default"]
+    if "django_redis" in site["BACKEND"]:
+        options, prefix = dict(site.get("OPTIONS", {})), site.get("KEY_PREFIX", "")
+    else:
+        options, prefix = {}, ""
     options.setdefault("CLIENT_CLASS", "django_redis.client.DefaultClient")
-    if "django_redis" not in settings.CACHES["default"]["BACKEND"]:
-        options = {"CLIENT_CLASS": "django_redis.client.DefaultClient"}
-    return RedisCache(url, {"OPTIONS": options, "KEY_PREFIX": "bench-scale"})
+    return RedisCache(url, {"OPTIONS": options, "KEY_PREFIX": prefix})
 
 
 def redis_sessions(

@@ -196,11 +196,13 @@ def format_scale(scale: dict) -> str:
                     f"  {store:<8} {level['sessions']:>9,} sessions: skipped, {level['skipped']}"
                 )
                 continue
-            size = level.get("bytes_per_session")
+            size = _num(level.get("bytes_per_session"), ".0f", "n/a")
+            if "memory_usage_median_bytes" in level:
+                size += f" (MEMORY USAGE {level['memory_usage_median_bytes']:.0f})"
             lines.append(
                 f"  {store:<8} {level['sessions']:>9,} sessions: lookup "
                 f"{level['lookup']['median_us']:7.1f} us (p99 {level['lookup']['p99_us']:.1f}), "
-                f"{_num(size, '.0f', 'n/a')} B/session, written in {level['write_s']:.1f} s"
+                f"{size} B/session, written in {level['write_s']:.1f} s"
             )
     tokens = scale.get("token_rows")
     if tokens:

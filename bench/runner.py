@@ -46,6 +46,9 @@ MODE_VARIABLES = (
 # A mode whose responses are more often than this not a 200 is not measured (its req/s
 # would count errors as work); below it, the count is reported as a note.
 MAX_NOT_OK_FRACTION = 0.001
+# In-process counts run in child processes, this many at a time (one per core here).
+PARALLEL_PROBES = 2
+PROBE_WEIGHT = 0.8
 
 
 @dataclass
@@ -113,6 +116,7 @@ class Runner:
         self.floor_probes: dict[str, list[dict]] = {edge: [] for edge in EDGES}
         self.floor_errors: dict[str, str] = {}
         self.stopping: list[GunicornServer] = []
+        self.probes: list[dict] = []
         self.keys_dir: Path | None = None
         # Server logs are kept (ignored by git) so a mode that failed can be looked into.
         self.logs_dir = ROOT / "var" / "bench-logs"
@@ -134,9 +138,9 @@ class Runner:
         return [edge for edge in EDGES if edge in wanted or not wanted]
 
     def mode_weight(self) -> float:
-        """Expected seconds of one mode: start and sign-in, warm-up, rounds."""
+        """Expected seconds of one mode under load: start and sign-in, warm-up, rounds."""
         c = self.config
-        return 3.5 + 2 * c.warmup_s + c.rounds * 2 * (c.duration_s + 0.3)
+        return 3.0 + 2 * c.warmup_s + c.rounds * 2 * (c.duration_s + 0.3)
 
     def floor_weight(self) -> float:
         c = self.config
@@ -145,9 +149,9 @@ class Runner:
     def estimate(self, modes) -> float:
         """Expected seconds of the run, the weights of the progress bar."""
         c = self.config
-        total = 3.0 + self.mode_weight() * len(modes)
+        total = 3.0 + (self.mode_weight() + PROBE_WEIGHT) * len(modes)
         if not modes:
-            total += len(EDGES) * self.floor_weight()
+            total += len(EDGES) * (self.floor_weight() + PROBE_WEIGHT)
         if c.micro:
             total += 4.0 if c.quick else 12.0
         if c.scale:
@@ -185,6 +189,7 @@ class Runner:
                         self.measure_floor_only(edge)
             finally:
                 self.wait_stopped()
+        self.count_calls()
         floors = [self.floor_entry(edge) for edge in self.edges(modes)]
 
         micro_costs = self.measure_micro() if self.config.micro else {}
@@ -322,9 +327,6 @@ class Runner:
         floor_results: list[LoadResult] = []
         mode_results: list[LoadResult] = []
         per_load = c.duration_s + 0.3
-        # The in-process count runs while gunicorn boots, and is over before any load.
-        probe = self.start_probe(floor_path=floor_path, mode=mode, env=env)
-        probe_result: dict = {}
         try:
             with self.server(env, mode.name) as server:
                 transport = HttpTransport(host=server.host, port=server.port)
@@ -336,9 +338,7 @@ class Runner:
                     session_cookie=settings.SESSION_COOKIE_NAME,
                 )
                 check_endpoint(transport, mode.path, headers)
-                self.progress.step(f"{mode.name}: counting queries and Redis calls in process")
-                probe_result = probe.result()
-                self.progress.advance(3.5)
+                self.progress.advance(3.0)
                 self.progress.step(f"{mode.name}: warming up")
                 self.wait_stopped(keep=server)
                 self.warm_up(server, [(floor_path, None), (mode.path, headers)])
@@ -381,8 +381,6 @@ class Runner:
             unavailable(entry, str(exc))
         except LoadError as exc:
             unavailable(entry, f"load generator failed: {exc}")
-        finally:
-            probe.stop()
         self.progress.advance_to(done_after)
         if not entry["available"]:
             return entry
@@ -393,7 +391,9 @@ class Runner:
         entry["requests"] = sum(r.requests for r in mode_results)
         if entry["target"] is not None and entry["ratio"] is not None:
             entry["meets_target"] = entry["ratio"] >= entry["target"]
-        self.add_probe(entry, mode, probe_result)
+        self.probes.append(
+            {"entry": entry, "mode": mode, "env": env, "floor_path": floor_path, "headers": headers}
+        )
         return entry
 
     def measure_floor_only(self, edge_name: str) -> None:
@@ -402,20 +402,20 @@ class Runner:
         self.progress.step(f"{edge.floor_label}: floor only")
         done_after = self.progress.done + self.floor_weight()
         env = self.base_env()
-        probe = self.start_probe(floor_path=edge.floor_path, mode=None, env=env)
         try:
             with self.server(env, f"floor-{edge_name}") as server:
                 check_endpoint(HttpTransport(host=server.host, port=server.port), edge.floor_path)
-                self.add_floor_probe(edge_name, probe.result())
                 self.wait_stopped(keep=server)
                 self.warm_up(server, [(edge.floor_path, None)])
                 for _ in range(self.config.rounds):
                     self.floor_samples[edge_name].append(self.load(server, edge.floor_path))
                     self.progress.advance(self.config.duration_s + 0.3)
+            self.probes.append(
+                {"entry": None, "mode": None, "env": env, "floor_path": edge.floor_path}
+            )
         except (ServerError, Unavailable, LoadError) as exc:
             self.floor_errors[edge_name] = str(exc).splitlines()[0]
         finally:
-            probe.stop()
             self.progress.advance_to(done_after)
 
     def floor_entry(self, edge_name: str) -> dict:
@@ -455,19 +455,38 @@ class Runner:
         return entry
 
     # --- in-process counts ----------------------------------------------------------
-    def start_probe(self, *, floor_path: str, mode, env: dict[str, str]) -> ProbeProcess:
-        """Start counting calls per request in a child process with ``env`` (bench.probe)."""
-        spec = {
-            "floor_path": floor_path,
-            "mode": asdict(mode) if mode else None,
-            "requests": self.config.probe_requests,
-            **DEMO_CREDENTIALS,
-        }
-        return ProbeProcess(spec=spec, env=env)
+    def count_calls(self) -> None:
+        """
+        Count queries and Redis round trips per request for every measured mode, in child
+        processes with each mode's environment, two at a time: after the load runs, so
+        they take no CPU from any measurement.
+        """
+        pending = list(self.probes)
+        self.progress.step(f"counting queries and Redis calls in process ({len(pending)} runs)")
+        running: list[tuple[dict, ProbeProcess]] = []
+        while pending or running:
+            while pending and len(running) < PARALLEL_PROBES:
+                job = pending.pop(0)
+                spec = {
+                    "floor_path": job["floor_path"],
+                    "mode": asdict(job["mode"]) if job["mode"] else None,
+                    "headers": job.get("headers"),
+                    "requests": self.config.probe_requests,
+                    **DEMO_CREDENTIALS,
+                }
+                running.append((job, ProbeProcess(spec=spec, env=job["env"])))
+            job, process = running.pop(0)
+            result = process.result()
+            if job["mode"] is None:
+                self.add_floor_probe(job["floor_path"], result)
+            else:
+                self.add_probe(job["entry"], job["mode"], result)
+            self.progress.advance(PROBE_WEIGHT)
 
-    def add_floor_probe(self, edge_name: str, probe: dict) -> None:
+    def add_floor_probe(self, floor_path: str, probe: dict) -> None:
+        edge = next(name for name, edge in EDGES.items() if edge.floor_path == floor_path)
         if "floor" in probe:
-            self.floor_probes[edge_name].append(probe["floor"])
+            self.floor_probes[edge].append(probe["floor"])
 
     def add_probe(self, entry: dict, mode, probe: dict) -> None:
         if "error" in probe:

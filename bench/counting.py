@@ -1,5 +1,6 @@
 """
-Count database queries and Redis round trips made inside a ``with`` block.
+Count database queries and Redis round trips made inside a ``with`` block (the
+benchmark's gunicorn workers wrap a counted request in one: see ``bench.gunicorn_conf``).
 
 Queries are counted with ``connection.execute_wrapper`` on every configured database
 rather than ``CaptureQueriesContext``: Django clears the query log at the start of each

@@ -1,10 +1,11 @@
 """
 The whole benchmark run: prepare the database, measure every mode beside its floor under
-gunicorn, count calls in process, time the micro-costs and the scale, write the results.
+gunicorn, count calls in its workers, time the micro-costs and the scale, write the results.
 
 Per mode: one gunicorn (same command, same worker count; only the mode's environment
-differs), a sign-in over HTTP as a real client, a warm-up, then ``rounds`` rounds of the
-floor and the mode back to back, the order alternating between rounds so that neither
+differs), a sign-in over HTTP as a real client, a warm-up, a few requests whose queries
+and Redis round trips the workers count, then ``rounds`` rounds of the floor and the
+mode back to back, the order alternating between rounds so that neither
 always runs on a warmer or cooler machine. The mode's ratio is the median of the
 per-round ratios; the spread of the rounds is reported beside it.
 """
@@ -27,8 +28,7 @@ from . import charts, micro, report, scale
 from .credentials import Unavailable, check_endpoint, sign_in
 from .loadgen import WRK_INSTALL_HINT, LoadError, LoadGenerator, LoadResult
 from .modes import DEMO_CREDENTIALS, EDGES, all_modes, select_modes
-from .probe import ProbeProcess
-from .server import BENCH_SETTINGS, ROOT, GunicornServer, ServerError
+from .server import BENCH_SETTINGS, ROOT, CountError, GunicornServer, ServerError
 from .stats import Round, median, summarize
 from .transport import HttpTransport, WsgiTransport
 
@@ -46,9 +46,6 @@ MODE_VARIABLES = (
 # A mode whose responses are more often than this not a 200 is not measured (its req/s
 # would count errors as work); below it, the count is reported as a note.
 MAX_NOT_OK_FRACTION = 0.001
-# In-process counts run in child processes, this many at a time (one per core here).
-PARALLEL_PROBES = 2
-PROBE_WEIGHT = 0.8
 
 
 @dataclass
@@ -73,7 +70,7 @@ class RunConfig:
     flush_scale_db: bool = False
     scale_lookups: int = 1000
     db_scale_budget_s: float = 90.0
-    probe_requests: int = 20
+    count_requests: int = 20
     python_loadgen: bool = False
     progress: bool = True
 
@@ -91,7 +88,7 @@ class RunConfig:
             "scale_sizes": (10**4,),
             "scale_lookups": 200,
             "db_scale_budget_s": 10.0,
-            "probe_requests": 5,
+            "count_requests": 10,
         }
         return cls(**{**values, **overrides})
 
@@ -113,10 +110,9 @@ class Runner:
             force_python=config.python_loadgen,
         )
         self.floor_samples: dict[str, list[LoadResult]] = {edge: [] for edge in EDGES}
-        self.floor_probes: dict[str, list[dict]] = {edge: [] for edge in EDGES}
+        self.floor_counts: dict[str, list[dict]] = {edge: [] for edge in EDGES}
         self.floor_errors: dict[str, str] = {}
         self.stopping: list[GunicornServer] = []
-        self.probes: list[dict] = []
         self.keys_dir: Path | None = None
         # Server logs are kept (ignored by git) so a mode that failed can be looked into.
         self.logs_dir = ROOT / "var" / "bench-logs"
@@ -149,9 +145,9 @@ class Runner:
     def estimate(self, modes) -> float:
         """Expected seconds of the run, the weights of the progress bar."""
         c = self.config
-        total = 3.0 + (self.mode_weight() + PROBE_WEIGHT) * len(modes)
+        total = 3.0 + self.mode_weight() * len(modes)
         if not modes:
-            total += len(EDGES) * (self.floor_weight() + PROBE_WEIGHT)
+            total += len(EDGES) * self.floor_weight()
         if c.micro:
             total += 4.0 if c.quick else 12.0
         if c.scale:
@@ -161,7 +157,7 @@ class Runner:
     def run(self) -> dict:
         from .progress import Progress
 
-        # The in-process sign-ins probe for endpoints that may be absent; their 404s are
+        # The in-process sign-ins try endpoints that may be absent; their 404s are
         # reported in the results, not logged as warnings in the middle of the progress bar.
         logging.getLogger("django.request").setLevel(logging.ERROR)
         modes = self.modes()
@@ -189,7 +185,6 @@ class Runner:
                         self.measure_floor_only(edge)
             finally:
                 self.wait_stopped()
-        self.count_calls()
         floors = [self.floor_entry(edge) for edge in self.edges(modes)]
 
         micro_costs = self.measure_micro() if self.config.micro else {}
@@ -342,6 +337,8 @@ class Runner:
                 self.progress.step(f"{mode.name}: warming up")
                 self.wait_stopped(keep=server)
                 self.warm_up(server, [(floor_path, None), (mode.path, headers)])
+                self.progress.step(f"{mode.name}: counting queries and Redis calls")
+                self.add_counts(entry, mode, server, headers)
                 self.progress.advance(2 * c.warmup_s)
                 for index in range(c.rounds):
                     order = ["floor", "mode"] if index % 2 == 0 else ["mode", "floor"]
@@ -391,9 +388,6 @@ class Runner:
         entry["requests"] = sum(r.requests for r in mode_results)
         if entry["target"] is not None and entry["ratio"] is not None:
             entry["meets_target"] = entry["ratio"] >= entry["target"]
-        self.probes.append(
-            {"entry": entry, "mode": mode, "env": env, "floor_path": floor_path, "headers": headers}
-        )
         return entry
 
     def measure_floor_only(self, edge_name: str) -> None:
@@ -407,12 +401,10 @@ class Runner:
                 check_endpoint(HttpTransport(host=server.host, port=server.port), edge.floor_path)
                 self.wait_stopped(keep=server)
                 self.warm_up(server, [(edge.floor_path, None)])
+                self.add_floor_counts(edge_name, server)
                 for _ in range(self.config.rounds):
                     self.floor_samples[edge_name].append(self.load(server, edge.floor_path))
                     self.progress.advance(self.config.duration_s + 0.3)
-            self.probes.append(
-                {"entry": None, "mode": None, "env": env, "floor_path": edge.floor_path}
-            )
         except (ServerError, Unavailable, LoadError) as exc:
             self.floor_errors[edge_name] = str(exc).splitlines()[0]
         finally:
@@ -448,64 +440,44 @@ class Runner:
             },
             samples=len(samples),
         )
-        probes = self.floor_probes[edge_name]
-        if probes:
-            entry["queries"] = median(p["queries"] for p in probes)
-            entry["redis_calls"] = median(p["redis_calls"] for p in probes)
+        counts = self.floor_counts[edge_name]
+        if counts:
+            entry["queries"] = median(c["queries"] for c in counts)
+            entry["redis_calls"] = median(c["redis_calls"] for c in counts)
         return entry
 
     # --- in-process counts ----------------------------------------------------------
-    def count_calls(self) -> None:
-        """
-        Count queries and Redis round trips per request for every measured mode, in child
-        processes with each mode's environment, two at a time: after the load runs, so
-        they take no CPU from any measurement.
-        """
-        pending = list(self.probes)
-        self.progress.step(f"counting queries and Redis calls in process ({len(pending)} runs)")
-        running: list[tuple[dict, ProbeProcess]] = []
-        while pending or running:
-            while pending and len(running) < PARALLEL_PROBES:
-                job = pending.pop(0)
-                spec = {
-                    "floor_path": job["floor_path"],
-                    "mode": asdict(job["mode"]) if job["mode"] else None,
-                    "headers": job.get("headers"),
-                    "requests": self.config.probe_requests,
-                    **DEMO_CREDENTIALS,
-                }
-                running.append((job, ProbeProcess(spec=spec, env=job["env"])))
-            job, process = running.pop(0)
-            result = process.result()
-            if job["mode"] is None:
-                self.add_floor_probe(job["floor_path"], result)
-            else:
-                self.add_probe(job["entry"], job["mode"], result)
-            self.progress.advance(PROBE_WEIGHT)
+    def add_floor_counts(self, edge_name: str, server: GunicornServer) -> None:
+        try:
+            counts = server.count(EDGES[edge_name].floor_path, None, self.config.count_requests)
+        except CountError:
+            return  # the floor's own load run reports what is wrong with it
+        self.floor_counts[edge_name].append(counts)
 
-    def add_floor_probe(self, floor_path: str, probe: dict) -> None:
-        edge = next(name for name, edge in EDGES.items() if edge.floor_path == floor_path)
-        if "floor" in probe:
-            self.floor_probes[edge].append(probe["floor"])
-
-    def add_probe(self, entry: dict, mode, probe: dict) -> None:
-        if "error" in probe:
-            entry["notes"].append(f"in-process count failed: {probe['error']}")
-        if "floor" in probe:
-            self.floor_probes[mode.edge].append(probe["floor"])
-        if "mode" in probe:
-            entry["queries"] = probe["mode"]["queries"]
-            entry["redis_calls"] = probe["mode"]["redis_calls"]
-            entry["probe"] = probe["mode"]
-            for what, expected in (
-                ("queries", mode.expect_queries),
-                ("redis_calls", mode.expect_redis_calls),
-            ):
-                if expected is not None and entry[what] != expected:
-                    entry["notes"].append(
-                        f"the fast path expects {expected} {what.replace('_', ' ')} per "
-                        f"request; measured {entry[what]:g}"
-                    )
+    def add_counts(self, entry: dict, mode, server: GunicornServer, headers) -> None:
+        """
+        Count queries and Redis round trips per request, in the server's own workers
+        (bench.gunicorn_conf), for the floor and the mode; note any contradiction of the
+        mode's fast-path claim.
+        """
+        self.add_floor_counts(mode.edge, server)
+        try:
+            counts = server.count(mode.path, headers, self.config.count_requests)
+        except CountError as exc:
+            entry["notes"].append(f"calls not counted: {exc}")
+            return
+        entry["queries"] = counts["queries"]
+        entry["redis_calls"] = counts["redis_calls"]
+        entry["counts"] = counts
+        for what, expected in (
+            ("queries", mode.expect_queries),
+            ("redis_calls", mode.expect_redis_calls),
+        ):
+            if expected is not None and entry[what] != expected:
+                entry["notes"].append(
+                    f"the fast path expects {expected} {what.replace('_', ' ')} per "
+                    f"request; measured {entry[what]:g}"
+                )
 
     # --- micro-costs and scale ------------------------------------------------------
     def session_data(self) -> tuple[dict, str]:
@@ -620,7 +592,7 @@ class Runner:
             "rounds": c.rounds,
             "warmup_s": c.warmup_s,
             "asymmetric_algorithm": c.asymmetric_algorithm,
-            "probe_requests": c.probe_requests,
+            "count_requests": c.count_requests,
             "scale_sizes": list(c.scale_sizes),
         }
 

@@ -2,8 +2,8 @@
 Two ways to send one request to the site: over HTTP to a running server, or in process
 through the WSGI application (the full middleware stack, exactly as gunicorn calls it).
 
-The sign-in code in ``credentials`` runs over either, so the in-process probe that counts
-queries signs in the same way as the HTTP benchmark does.
+The sign-in code in ``credentials`` runs over either: over HTTP for the load runs, in
+process for the scale step's real session and the token-table count.
 """
 
 import http.client

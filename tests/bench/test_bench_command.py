@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.loadgen import run_python, run_wrk, wrk_path
-from bench.server import GunicornServer, ServerError
+from bench.server import CountError, GunicornServer, ServerError
 from tests.conftest import service_unavailable
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -37,30 +37,42 @@ def _bench_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def floors_run(tmp_path_factory):
-    if wrk_path() is None:
-        return None
-    tmp_path = tmp_path_factory.mktemp("bench")
-    out = tmp_path / "results"
-    done = subprocess.run(  # noqa: S603 - fixed arguments, our own manage.py.
-        [
-            sys.executable,
-            "manage.py",
-            "bench",
-            "--floors-only",
-            "--duration=1",
-            "--rounds=1",
-            "--no-micro",
-            "--no-scale",
-            "--no-progress",
-            f"--output-dir={out}",
-        ],
+def _manage(*args: str, env: dict[str, str], timeout: float = 120):
+    return subprocess.run(  # noqa: S603 - fixed arguments, our own manage.py.
+        [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env=_bench_env(tmp_path),
+        env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def bench_env(tmp_path_factory) -> dict[str, str]:
+    """The environment of a bench run on a migrated, seeded database of its own."""
+    env = _bench_env(tmp_path_factory.mktemp("bench-db"))
+    for command in (["migrate", "--noinput"], ["seed_demo"]):
+        done = _manage(*command, env=env)
+        assert done.returncode == 0, done.stderr
+    return env
+
+
+@pytest.fixture(scope="module")
+def floors_run(bench_env, tmp_path_factory):
+    if wrk_path() is None:
+        return None
+    out = tmp_path_factory.mktemp("bench") / "results"
+    done = _manage(
+        "bench",
+        "--floors-only",
+        "--duration=1",
+        "--rounds=1",
+        "--no-micro",
+        "--no-scale",
+        "--no-progress",
+        f"--output-dir={out}",
+        env=bench_env,
     )
     return done, out
 
@@ -115,25 +127,37 @@ def test_the_charts_are_written_beside_the_json(run):
 
 
 def test_the_command_refuses_to_run_outside_the_bench_settings():
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
-    done = subprocess.run(  # noqa: S603 - fixed arguments, our own manage.py.
-        [sys.executable, "manage.py", "bench", "--floors-only"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    done = _manage(
+        "bench",
+        "--floors-only",
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"},
     )
     assert done.returncode != 0
     assert "Unknown command: 'bench'" in done.stderr
 
 
-@pytest.fixture
-def server(tmp_path):
-    # No migration needed: the redirect is answered by middleware before any query.
-    env = _bench_env(tmp_path)
-    with GunicornServer(env=env, workers=1, log_path=tmp_path / "gunicorn.log") as running:
+@pytest.fixture(scope="module")
+def server(bench_env, tmp_path_factory):
+    log = tmp_path_factory.mktemp("server") / "gunicorn.log"
+    with GunicornServer(env=bench_env, workers=2, log_path=log) as running:
         yield running
+
+
+def test_the_workers_count_no_call_for_the_floor(server):
+    counts = server.count("/healthz", None, requests=4)
+    assert counts["requests"] == 4
+    assert (counts["queries_max"], counts["redis_calls_max"]) == (0, 0)
+
+
+def test_the_workers_count_the_queries_of_a_page_every_time(server):
+    counts = server.count("/", None, requests=4)
+    assert counts["queries_min"] >= 1
+    assert counts["queries_min"] == counts["queries_max"]
+
+
+def test_counting_a_path_that_does_not_answer_200_is_an_error(server):
+    with pytest.raises(CountError, match="answered 404"):
+        server.count("/bench-no-such-page/", None, requests=1)
 
 
 def test_redirects_under_load_are_counted_as_failures_not_throughput(needs_wrk, server):

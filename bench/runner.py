@@ -114,6 +114,7 @@ class Runner:
         self.floor_errors: dict[str, str] = {}
         self.stopping: list[GunicornServer] = []
         self.keys_dir: Path | None = None
+        self._session_data: tuple[dict, str] | None = None
         # Server logs are kept (ignored by git) so a mode that failed can be looked into.
         self.logs_dir = ROOT / "var" / "bench-logs"
         self.progress = None
@@ -482,15 +483,21 @@ class Runner:
     # --- micro-costs and scale ------------------------------------------------------
     def session_data(self) -> tuple[dict, str]:
         """The contents of a real storefront session, or a minimal one if there is none."""
-        transport = WsgiTransport(WSGIHandler())
-        data = scale.session_data_of_a_real_sign_in(transport, **DEMO_CREDENTIALS)
-        if data:
-            return data, "a real storefront sign-in"
-        return scale.minimal_session_data(), "a minimal auth session (storefront not present)"
+        if self._session_data is None:
+            transport = WsgiTransport(WSGIHandler())
+            data = scale.session_data_of_a_real_sign_in(transport, **DEMO_CREDENTIALS)
+            if data:
+                self._session_data = data, "a real storefront sign-in"
+            else:
+                self._session_data = (
+                    scale.minimal_session_data(),
+                    "a minimal auth session (storefront not present)",
+                )
+        return self._session_data
 
     def measure_micro(self) -> dict:
         c = self.config
-        budget = 0.1 if c.quick else 0.5
+        budget = 0.05 if c.quick else 0.5
         self.progress.step("micro-costs: JWT sign and verify")
         costs = {"jwt": micro.jwt_costs(budget_s=budget)}
         self.progress.step("micro-costs: session load, password hash")

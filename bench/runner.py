@@ -143,6 +143,12 @@ class Runner:
         c = self.config
         return 1.5 + c.rounds * (c.duration_s + 0.3)
 
+    def redis_scale_weight(self) -> float:
+        return max(self.config.scale_sizes) / 40_000  # ~25 s for 10^6 sessions here
+
+    def db_scale_weight(self) -> float:
+        return max(self.config.scale_sizes) / 30_000  # ~33 s for 10^6 rows, delete included
+
     def estimate(self, modes) -> float:
         """Expected seconds of the run, the weights of the progress bar."""
         c = self.config
@@ -152,7 +158,7 @@ class Runner:
         if c.micro:
             total += 4.0 if c.quick else 12.0
         if c.scale:
-            total += sum(size / 100_000 + size / 60_000 for size in c.scale_sizes) + 3.0
+            total += self.redis_scale_weight() + self.db_scale_weight() + 3.0
         return total
 
     def run(self) -> dict:
@@ -514,7 +520,6 @@ class Runner:
         c = self.config
         data, source = self.session_data()
         results: dict = {"session_data": source, "session_data_keys": sorted(data)}
-        weight = sum(size / 100_000 + size / 60_000 for size in c.scale_sizes) + 3.0
         self.progress.step(f"scale: Redis sessions ({', '.join(f'{s:,}' for s in c.scale_sizes)})")
         if not c.scale_redis_url:
             results["redis"] = (
@@ -533,6 +538,7 @@ class Runner:
                 )
             except scale.ScaleUnavailable as exc:
                 results["redis"] = f"skipped: {exc}"
+        self.progress.advance(self.redis_scale_weight())
         self.progress.step("scale: database sessions")
         try:
             results["database"] = scale.db_sessions_scale(
@@ -544,12 +550,13 @@ class Runner:
             )
         except scale.ScaleUnavailable as exc:
             results["database"] = f"skipped: {exc}"
+        self.progress.advance(self.db_scale_weight())
         self.progress.step("scale: token-table rows per API sign-in")
         results["token_rows"] = scale.token_rows_per_sign_in(
             WsgiTransport(WSGIHandler()), **DEMO_CREDENTIALS
         )
         connections.close_all()
-        self.progress.advance(weight)
+        self.progress.advance(3.0)
         return results
 
     def clean_up_redis(self) -> None:

@@ -30,5 +30,5 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     # Anything else under /api/ is a 404 in the API's JSON error shape, not an HTML page.
-    re_path(r"^.*$", not_found),
+    re_path(r"^", not_found),
 ]

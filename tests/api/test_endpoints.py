@@ -110,6 +110,13 @@ def test_a_page_past_the_end_is_a_json_404(api, catalog):
     assert response.json()["code"] == "not_found"
 
 
+@pytest.mark.parametrize("page", ["", "last", "two", "-1", "٣"])
+def test_a_page_that_is_not_a_whole_number_is_a_json_404(api, catalog, page):
+    response = api.get(reverse("api:product_list"), {"page": page})
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
 def test_a_search_with_a_nul_character_is_a_400_not_a_database_error(api, catalog):
     response = api.get(reverse("api:product_list"), {"search": "a\x00b"})
     assert response.status_code == 400

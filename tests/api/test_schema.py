@@ -8,7 +8,9 @@ not blind the next — and checks that no answer is a 5xx or disagrees with the 
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.urls import reverse
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -73,6 +75,20 @@ schema.config.generation.update(deterministic=True, database="none", allow_extra
 
 
 @pytest.fixture
+def keep_test_connection():
+    """
+    Keep the test's database connection open across in-process WSGI requests, as Django's
+    test client does: the request signals would close it (it is inside the test's
+    transaction), losing the test data on PostgreSQL.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
 def shop_data(db):
     """Rows for the generated requests to find: products and another user's cart line."""
     ProductFactory.create_batch(3)
@@ -90,7 +106,7 @@ def fresh_access_token() -> str:
 
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-def test_the_api_honours_its_schema(case, shop_data):
+def test_the_api_honours_its_schema(case, shop_data, keep_test_connection):
     # Every check runs but "positive data acceptance", which expects any schema-valid request
     # to succeed: a wrong password, an empty cart or a product out of stock are valid JSON
     # that the API rightly refuses with a documented 400.

@@ -233,8 +233,6 @@ class AccessToken(simplejwt_tokens.AccessToken):
 class RefreshToken(simplejwt_tokens.RefreshToken):
     """A refresh token of a sign-in's chain; its ``jti`` starts with the sign-in id."""
 
-    access_token_class = AccessToken
-
     @property
     def lifetime(self) -> timedelta:
         return settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
@@ -316,7 +314,7 @@ def access_token_user(token: AccessToken) -> User:
     if not user.is_active:
         raise TokenError("User is inactive")
     if not hmac.compare_digest(
-        str(token.get(REVOKE_CLAIM, "")), get_md5_hash_password(user.password)
+        str(token.get(REVOKE_CLAIM, "")).encode(), get_md5_hash_password(user.password).encode()
     ):
         raise TokenError("The user's password has been changed")
     return user

@@ -83,6 +83,11 @@ class PublicTokenView(APIView):
 
 
 class TokenObtainView(PublicTokenView):
+    """
+    Check the email and password, with the storefront's lockout, and start a token sign-in.
+    An unknown email, a wrong password and an inactive account get the same 400.
+    """
+
     @extend_schema(
         request=s.CredentialsInput,
         responses={200: s.TokenPairOutput, 429: error_response(429)},
@@ -96,6 +101,11 @@ class TokenObtainView(PublicTokenView):
 
 
 class TokenRefreshView(PublicTokenView):
+    """
+    Rotate a refresh token within its sign-in, never past the sign-in's absolute cap.
+    Presenting a refresh token that was already rotated ends every API sign-in of the user.
+    """
+
     @extend_schema(
         request=s.RefreshInput,
         responses={200: s.TokenPairOutput, 401: error_response(401)},
@@ -108,6 +118,8 @@ class TokenRefreshView(PublicTokenView):
 
 
 class TokenVerifyView(PublicTokenView):
+    """Answer 200 if the token would be accepted now, 401 otherwise; ends nothing."""
+
     @extend_schema(
         request=s.TokenInput,
         responses={200: s.EmptyOutput, 401: error_response(401)},
@@ -121,6 +133,11 @@ class TokenVerifyView(PublicTokenView):
 
 
 class LogoutView(PublicTokenView):
+    """
+    End the sign-in of the refresh token: its refresh tokens are blacklisted (and its access
+    tokens refused at once with JWT_ACCESS_DENYLIST). Logging out twice is not an error.
+    """
+
     @extend_schema(
         request=s.RefreshInput,
         responses={204: None, 401: error_response(401)},
@@ -134,6 +151,8 @@ class LogoutView(PublicTokenView):
 
 
 class LogoutAllView(APIView):
+    """End every token sign-in of the user, this one included."""
+
     @extend_schema(
         request=None,
         responses={204: None},
@@ -148,6 +167,12 @@ class LogoutAllView(APIView):
 
 
 class PasswordChangeView(APIView):
+    """
+    Change the password from this sign-in: every other sign-in of the user ends (browser
+    sessions too), every earlier access token stops working, and a new access token for
+    this sign-in comes back; its refresh token carries on.
+    """
+
     @extend_schema(
         request=s.PasswordChangeInput,
         responses={200: s.AccessTokenOutput, 429: error_response(429)},

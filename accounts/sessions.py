@@ -69,7 +69,8 @@ def _user_from_snapshot(snapshot: dict[str, Any]) -> User:
     # from_db() builds a model instance as if loaded from the database with only these
     # fields: anything else (the password hash, last_login...) is deferred and loaded on
     # first access, and save() writes only the loaded fields.
-    names = [name for name in SNAPSHOT_FIELDS if name in snapshot]
+    # from_db() expects the values in the model's field order.
+    names = [f.attname for f in User._meta.concrete_fields if f.attname in snapshot]
     return User.from_db(router.db_for_read(User), names, [snapshot[name] for name in names])
 
 

@@ -84,7 +84,7 @@ def test_shopping_signing_in_checking_out_and_signing_out(
     page.wait_for_url("**/accounts/login/?next=/checkout/")
     check_forms()
     page.get_by_label("Email").fill(shopper.email)
-    page.get_by_label("Password:", exact=True).fill(password)
+    page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/checkout/")
     check_forms()

@@ -28,7 +28,6 @@ class EmailLoginForm(AuthenticationForm):
 
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
-        self.fields["username"].label = "Email"
         self.locked: services.LoginLocked | None = None
 
     def clean(self):

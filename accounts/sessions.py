@@ -92,7 +92,7 @@ def session_sign_in(*, request, user: User, remember: bool = False) -> SignIn:
     if SESSION_KEY in session:
         session_sign_out(request=request, reason=SignIn.EndReason.SIGNED_OUT)
     # login() cycles the session key (the fixation defence) and rotates the CSRF token.
-    auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    auth.login(request, user, backend=getattr(user, "backend", None))
     session.set_expiry(settings.SESSION_REMEMBER_ME_SECONDS if remember else 0)
     return _record_sign_in(request=request, user=user, remember=remember)
 

@@ -140,3 +140,14 @@ def test_a_customer_cannot_sign_in_to_the_admin(client, user, password):
     response = client.post(reverse("admin:login"), {"username": user.email, "password": password})
     assert response.status_code == 200
     assert client.get(reverse("admin:index")).status_code == 302
+
+
+def test_staff_setting_their_own_password_in_the_admin_are_signed_out_cleanly(staff_browser):
+    staff = staff_browser.staff
+    response = staff_browser.post(
+        reverse("admin:auth_user_password_change", args=[staff.pk]),
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
+    assert response.status_code == 302
+    assert me(staff_browser).status_code == 401
+    assert not SignIn.objects.filter(user=staff, ended_at__isnull=True).exists()

@@ -103,3 +103,44 @@ def test_a_request_after_the_throttle_records_activity(
     assert timezone.now() - sign_in_row.last_seen_at < timedelta(seconds=5)
     state = client.session["_signin"]
     assert abs(state["seen"] - timezone.now().timestamp()) < 5
+
+
+def test_devices_drops_a_session_idle_past_the_timeout_and_deletes_it(
+    user, password, settings, session_store
+):
+    from django.test import Client
+    from django.urls import reverse
+
+    laptop, idle_phone = Client(), Client()
+    sign_in(laptop, user, password)
+    sign_in(idle_phone, user, password)
+    idle_key = session_key(idle_phone)
+    idle_for = settings.SESSION_IDLE_TIMEOUT_SECONDS + settings.SESSION_ACTIVITY_THROTTLE_SECONDS
+    SignIn.objects.filter(session_key=idle_key).update(
+        last_seen_at=timezone.now() - timedelta(seconds=idle_for + 1)
+    )
+
+    laptop.get(reverse("accounts:devices"))
+
+    assert SignIn.objects.filter(user=user, ended_at__isnull=True).count() == 1
+    assert not session_exists(idle_key)
+
+
+def test_signing_in_again_over_a_signed_in_session_ends_the_old_sign_in(
+    client, user, password, session_store
+):
+    sign_in(client, user, password)
+    first_key = session_key(client)
+    sign_in(client, user, password)
+    assert session_key(client) != first_key
+    assert not session_exists(first_key)
+    assert SignIn.objects.filter(user=user, ended_at__isnull=True).count() == 1
+    assert me(client).status_code == 200
+
+
+def test_a_session_signed_in_by_plain_django_login_is_adopted_into_the_index(
+    client, user, session_store
+):
+    client.force_login(user)
+    assert me(client).json()["email"] == user.email
+    assert SignIn.objects.get(user=user).session_key == session_key(client)

@@ -141,15 +141,15 @@ def signin_end(*, sign_in: SignIn, reason: str) -> None:
         return
     if sign_in.kind == SignIn.Kind.SESSION and sign_in.session_key:
         _session_store_class()(session_key=sign_in.session_key).delete()
-    ended = _ended_signins.get()
-    if ended is not None:
-        ended.add(str(sign_in.pk))
     SignIn.objects.filter(pk=sign_in.pk).update(
         ended_at=timezone.now(), end_reason=reason, session_key=None
     )
     sign_in.ended_at = timezone.now()
     sign_in.end_reason = reason
     sign_in.session_key = None
+    ended = _ended_signins.get()
+    if ended is not None:
+        ended.add(str(sign_in.pk))
 
 
 @contextmanager

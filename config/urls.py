@@ -12,3 +12,9 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("shop.urls")),
 ]
+
+# Pages for the storefront, JSON bodies under /api/; see config/errors.py.
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"

@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrate seed clean
+.PHONY: help run test lint format migrate seed clean check-deploy audit
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -44,6 +44,12 @@ lint: $(VENV)/.dev  ## Check lint and formatting with ruff.
 format: $(VENV)/.dev  ## Fix lint where safe and format the code.
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+check-deploy: $(VENV)/.runtime  ## Serve production settings under gunicorn + whitenoise and probe them.
+	$(PY) scripts/check_deploy.py
+
+audit: $(VENV)/.dev  ## Check the pinned requirements for known vulnerabilities (pip-audit).
+	$(VENV)/bin/pip-audit --strict --progress-spinner off --requirement requirements.txt
 
 clean:  ## Remove the virtualenv, the SQLite database and collected static files.
 	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -4,7 +4,8 @@
 class ApiIdConverter:
     """
     A database id: 1 to 18 digits. A longer number cannot name a row (ids are 64-bit), so
-    it does not match and the request ends in the API's JSON 404, never in a database error.
+    it does not match and the request ends in a 404 (JSON under /api/, config/errors.py),
+    never in a database error.
     """
 
     regex = "[0-9]{1,18}"

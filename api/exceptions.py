@@ -11,8 +11,7 @@ once, so views never catch them: django ``ValidationError`` → 400, ``DoesNotEx
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
@@ -90,11 +89,3 @@ def exception_handler(exc, context):
     if response is not None:
         response.data = _body(exc)
     return response
-
-
-@csrf_exempt  # No session is read here: this view only ever answers 404, to any method.
-def not_found(request, *args, **kwargs):
-    """Answer an unknown path under /api/ in the API's error shape rather than HTML."""
-    return JsonResponse(
-        {"detail": "Not found.", "code": "not_found"}, status=status.HTTP_404_NOT_FOUND
-    )

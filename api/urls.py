@@ -1,9 +1,8 @@
-from django.urls import path, re_path, register_converter
+from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
 from .converters import ApiIdConverter
-from .exceptions import not_found
 
 register_converter(ApiIdConverter, "api_id")
 
@@ -29,6 +28,4 @@ urlpatterns = [
     path("orders/<api_id:pk>/", views.OrderDetailView.as_view(), name="order_detail"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    # Anything else under /api/ is a 404 in the API's JSON error shape, not an HTML page.
-    re_path(r"^", not_found),
 ]

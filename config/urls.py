@@ -1,11 +1,22 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views import AdminLoginView
 from api.views import jwks
 
 urlpatterns = [
+    # The admin signs in through the storefront's lockout and sign-in bookkeeping; this
+    # route comes first so it shadows the admin's own login view.
+    path("admin/login/", AdminLoginView.as_view(), name="admin_login"),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path(".well-known/jwks.json", jwks, name="jwks"),
+    path("accounts/", include("accounts.urls")),
     path("", include("shop.urls")),
 ]
+
+# Pages for the storefront, JSON bodies under /api/; see config/errors.py.
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"

@@ -7,6 +7,11 @@ Tests that need Redis, PostgreSQL or Chromium carry a marker (``redis``, ``postg
 """
 
 import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
 import redis as redis_lib
@@ -88,3 +93,87 @@ def user(db, password):
 @pytest.fixture
 def other_user(db, password):
     return UserFactory(password=password)
+
+
+class PrivateRedis:
+    """
+    A redis-server of the test's own on a free loopback port, without persistence.
+
+    ``stop()`` shuts it down (clients then get "connection refused") and ``start()`` brings
+    it back on the same port and URL, empty, as after a crash of a server that saves nothing.
+    Being nobody else's server, its db 0 is free to use.
+    """
+
+    def __init__(self, *, directory: Path, port: int):
+        self.directory = directory
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, *, timeout: float = 10) -> None:
+        """Start the server (again) and return once it answers PING."""
+        if self.running:
+            return
+        command = [
+            shutil.which("redis-server"),
+            "--bind", "127.0.0.1",
+            "--port", str(self.port),
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(self.directory),
+        ]  # fmt: skip
+        with (self.directory / "redis.log").open("a") as log:
+            self._process = subprocess.Popen(  # noqa: S603 - fixed arguments.
+                command, stdout=log, stderr=subprocess.STDOUT
+            )
+        client = redis_lib.Redis(port=self.port, socket_connect_timeout=0.5)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                break
+            try:
+                if client.ping():
+                    return
+            except redis_lib.ConnectionError:
+                time.sleep(0.05)
+        self.stop()
+        log_tail = (self.directory / "redis.log").read_text()[-2000:]
+        pytest.fail(f"redis-server did not start on port {self.port}:\n{log_tail}")
+
+    def stop(self, *, timeout: float = 10) -> None:
+        """Stop the server and wait until it has exited (and closed its port)."""
+        if not self.running:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=timeout)
+
+
+def free_port() -> int:
+    """Return a loopback port that was free a moment ago (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """
+    Start a redis-server of the test's own (see PrivateRedis) and stop it at teardown.
+
+    For outage tests: the shared Redis stays untouched. Skips without redis-server, or
+    fails under REQUIRE_SERVICES=1, like the ``redis`` marker.
+    """
+    if shutil.which("redis-server") is None:
+        service_unavailable("redis-server is not installed (apt install redis-server)")
+    server = PrivateRedis(directory=tmp_path, port=free_port())
+    server.start()
+    yield server
+    server.stop()

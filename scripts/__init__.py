@@ -1,0 +1,1 @@
+"""Operational scripts run from the repository root (``make check-deploy``)."""

@@ -5,6 +5,8 @@ number, is it text); every business rule — quantities, stock, passwords — is
 
 from rest_framework import serializers
 
+from accounts.models import SignIn
+
 # Ids are 64-bit in the database; anything larger cannot name a row and must not reach it.
 MAX_ID = 999_999_999_999_999_999
 
@@ -120,7 +122,10 @@ class OrderOutput(serializers.Serializer):
 
 class SignInOutput(serializers.Serializer):
     id = serializers.UUIDField()
-    kind = serializers.CharField()
+    kind = serializers.ChoiceField(choices=SignIn.Kind.choices)
+    browser = serializers.CharField()
+    os = serializers.CharField()
+    device = serializers.CharField()
     ip_address = serializers.IPAddressField(allow_null=True)
     user_agent = serializers.CharField()
     created_at = serializers.DateTimeField()

@@ -209,30 +209,26 @@ class SignInListView(APIView):
     @extend_schema(responses=s.SignInOutput(many=True), tags=["account"])
     def get(self, request):
         current = request.auth.get(tokens.SID_CLAIM)
-        sign_ins = account_selectors.user_signins_live(user=request_account(request))
+        devices = account_selectors.user_devices(user=request_account(request))
         return Response(
-            s.SignInOutput(
-                [
-                    {**_signin_fields(sign_in), "current": str(sign_in.pk) == current}
-                    for sign_in in sign_ins
-                ],
-                many=True,
-            ).data
+            s.SignInOutput([_device_fields(d, current) for d in devices], many=True).data
         )
 
 
-def _signin_fields(sign_in: SignIn) -> dict:
+def _device_fields(device, current_sid: str | None) -> dict:
+    sign_in = device.sign_in
     return {
-        field: getattr(sign_in, field)
-        for field in (
-            "id",
-            "kind",
-            "ip_address",
-            "user_agent",
-            "created_at",
-            "last_seen_at",
-            "expires_at",
-        )
+        "id": sign_in.pk,
+        "kind": sign_in.kind,
+        "browser": device.browser,
+        "os": device.os,
+        "device": device.device,
+        "ip_address": sign_in.ip_address,
+        "user_agent": sign_in.user_agent,
+        "created_at": sign_in.created_at,
+        "last_seen_at": sign_in.last_seen_at,
+        "expires_at": sign_in.expires_at,
+        "current": str(sign_in.pk) == current_sid,
     }
 
 
@@ -240,11 +236,7 @@ class SignInDetailView(APIView):
     @extend_schema(responses={204: None}, tags=["account"])
     def delete(self, request, pk):
         """Revoke one of the user's sign-ins: a browser session or an API token chain."""
-        sign_ins = account_selectors.user_signins_live(user=request_account(request))
-        sign_in = next((sign_in for sign_in in sign_ins if sign_in.pk == pk), None)
-        if sign_in is None:
-            raise Http404
-        account_services.signin_end(sign_in=sign_in, reason=SignIn.EndReason.REVOKED)
+        account_services.signin_revoke(user=request_account(request), sign_in_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -2,8 +2,7 @@
 One user, one cart, one order history, one list of sign-ins, whichever edge is used.
 
 These tests meet the storefront at the shared core (the services and selectors its views
-call), because the storefront's pages are built on another branch. Page-level twins of
-these tests (/cart/, /orders/, /accounts/devices/) belong with the storefront.
+call); test_parity_pages.py goes through the storefront's pages themselves.
 """
 
 from datetime import timedelta

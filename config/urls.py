@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path(".well-known/jwks.json", jwks, name="jwks"),
     path("accounts/", include("accounts.urls")),
+    path("compare/", include("compare.urls")),
     path("", include("shop.urls")),
 ]
 

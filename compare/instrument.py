@@ -41,7 +41,9 @@ class Measurement:
         return len(self.redis_commands)
 
 
-_current: ContextVar[Measurement | None] = ContextVar("compare_measurement", default=None)
+# The blocks open in this context, innermost last: a command counts in each of them, as a
+# query does through each execute_wrapper.
+_open_here: ContextVar[tuple[Measurement, ...]] = ContextVar("compare_measurements", default=())
 _install_lock = threading.Lock()
 _open_blocks = 0
 _original_send = None
@@ -58,9 +60,11 @@ def _command_name(packed) -> str:
 
 
 def _counting_send(connection, command, check_health=True):
-    measurement = _current.get()
-    if measurement is not None:
-        measurement.redis_commands.append(_command_name(command))
+    measurements = _open_here.get()
+    if measurements:
+        name = _command_name(command)
+        for measurement in measurements:
+            measurement.redis_commands.append(name)
     return _original_send(connection, command, check_health=check_health)
 
 
@@ -91,7 +95,7 @@ def measure() -> Iterator[Measurement]:
         return execute(sql, params, many, context)
 
     _install()
-    token = _current.set(measurement)
+    token = _open_here.set((*_open_here.get(), measurement))
     try:
         with ExitStack() as stack:
             for alias in connections:
@@ -102,5 +106,5 @@ def measure() -> Iterator[Measurement]:
             finally:
                 measurement.microseconds = (time.perf_counter_ns() - started) / 1000
     finally:
-        _current.reset(token)
+        _open_here.reset(token)
         _uninstall()

@@ -167,7 +167,8 @@ class TestAccessTokenWithDatabaseLookup:
     def test_a_revoked_sign_in_s_access_token_stops_at_its_expiry(self, user, password, settings):
         settings.SIMPLE_JWT = {
             **settings.SIMPLE_JWT,
-            "ACCESS_TOKEN_LIFETIME": timedelta(seconds=1),
+            # exp is whole seconds, so a token lives (lifetime - 1, lifetime]: keep a margin.
+            "ACCESS_TOKEN_LIFETIME": timedelta(seconds=3),
             "LEEWAY": 0,
         }
         pair = token_pair(user, password)

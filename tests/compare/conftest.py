@@ -14,6 +14,15 @@ from tests.storefront_helpers import sign_in
 
 
 @pytest.fixture
+def database_sessions(settings):
+    """
+    Sessions in the database whatever the environment chose. A test client builds its
+    middleware on its first request, so ask for this before ``browser``.
+    """
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+
+@pytest.fixture
 def browser(user, password):
     """A browser signed in to the storefront as ``user`` (by session)."""
     client = Client()

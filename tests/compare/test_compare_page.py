@@ -189,8 +189,9 @@ def test_the_countdown_runs_from_a_static_file_with_no_inline_script(browser):
 # --- What the server stores -----------------------------------------------------------------
 
 
-def test_with_database_sessions_the_record_is_the_rows_size_and_expiry(browser, settings):
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+def test_with_database_sessions_the_record_is_the_rows_size_and_expiry(
+    database_sessions, browser, settings
+):
     compare_page(browser)  # The first visit stores the demo sign-in's id in the session.
     record = compare_page(browser).context["session_record"]
     row = Session.objects.get(session_key=session_key(browser))
@@ -218,6 +219,20 @@ def test_with_redis_sessions_the_record_is_the_keys_ttl_and_memory_usage(
     assert abs(record.store_ttl_seconds - redis.ttl(full_key)) <= 2
     assert record.bytes == redis.memory_usage(full_key)
     assert key not in response.content.decode()
+
+
+def test_with_cached_database_sessions_the_record_names_the_row_and_the_cache_key(
+    client, user, password, settings
+):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    sign_in(client, user, password)
+    compare_page(client)
+    record = compare_page(client).context["session_record"]
+    key = session_key(client)
+    assert record.backend == "cache + database"
+    assert record.location.startswith("table django_session, copied in the cache under ")
+    assert f"django.contrib.sessions.cached_db{key[:8]}…" in record.location
+    assert record.bytes == len(Session.objects.get(session_key=key).session_data)
 
 
 def test_with_signed_cookie_sessions_the_server_stores_nothing(client, user, password, settings):

@@ -15,8 +15,7 @@ def costs(client):
     return context["session_cost"], context["token_cost"]
 
 
-def test_with_database_sessions_authenticating_the_session_is_one_query(browser, settings):
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+def test_with_database_sessions_authenticating_the_session_is_one_query(database_sessions, browser):
     session_cost, _ = costs(browser)
     assert session_cost.authenticated
     assert session_cost.measurement.queries == 1
@@ -45,9 +44,8 @@ def test_signed_out_resolving_the_user_costs_nothing(client):
 
 
 def test_a_request_due_for_the_activity_check_shows_its_extra_queries_and_says_why(
-    browser, settings
+    database_sessions, browser, settings
 ):
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
     age_session(browser, since_activity=settings.SESSION_ACTIVITY_THROTTLE_SECONDS + 1)
     session_cost, _ = costs(browser)
     assert session_cost.measurement.queries == 3  # The session, the user row, the SignIn touch.
@@ -82,7 +80,7 @@ def test_the_denylist_adds_one_redis_get_to_the_token_check(user, password, deny
     assert token_cost.measurement.redis_commands == ["GET"]
 
 
-def test_both_measurements_are_shown_with_their_times(browser):
+def test_both_measurements_are_shown_with_their_times(database_sessions, browser):
     html = compare_page(browser).content.decode()
     assert 'data-testid="session-queries">1<' in html
     assert 'data-testid="token-queries">1<' in html

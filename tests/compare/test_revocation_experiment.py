@@ -58,7 +58,7 @@ def test_every_credential_works_before_the_revocation(browser):
     assert all(probe.works_before for probe in probes(run(browser)).values())
 
 
-def test_the_revoked_session_is_refused_at_once(browser, user, session_store):
+def test_the_revoked_session_is_refused_at_once(session_store, browser, user):
     probe = probes(run(browser))["session cookie"]
     assert not probe.works_after
     assert probe.usable_for_seconds == 0
@@ -66,10 +66,9 @@ def test_the_revoked_session_is_refused_at_once(browser, user, session_store):
     assert session_sign_in.end_reason == SignIn.EndReason.REVOKED
 
 
-def test_the_revoked_session_leaves_no_row_in_the_database_store(browser, settings):
+def test_the_revoked_session_leaves_no_row_in_the_database_store(database_sessions, browser):
     from django.contrib.sessions.models import Session
 
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
     before = set(Session.objects.values_list("session_key", flat=True))
     run(browser)
     assert set(Session.objects.values_list("session_key", flat=True)) == before

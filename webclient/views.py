@@ -5,7 +5,7 @@ after it loads comes from the JWT API through ``webclient/static/webclient/*.js`
 
 from django.http import HttpResponse
 from django.template.loader import render_to_string
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 # The page holds bearer tokens in memory, so script injection is the threat that matters:
 # only our own files may run (no inline script, no eval, no other origin), the DOM is built
@@ -29,7 +29,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-@require_GET
+@require_safe
 def app(request):
     """Serve the client's shell with its Content-Security-Policy."""
     # Rendered without the request: the page is the same for everyone and reads no

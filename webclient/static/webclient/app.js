@@ -130,7 +130,8 @@ function renderClock() {
     return;
   }
   $("who").textContent = claims.email || "";
-  const left = Math.floor(claims.exp - Date.now() / 1000);
+  // Rounded up, so "expired" shows only once the server would refuse the token too.
+  const left = Math.ceil(claims.exp - Date.now() / 1000);
   if (left > 0) {
     const minutes = Math.floor(left / 60);
     const seconds = String(left % 60).padStart(2, "0");

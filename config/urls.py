@@ -1,10 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views import AdminLoginView
+
 urlpatterns = [
+    # The admin signs in through the storefront's lockout and sign-in bookkeeping; this
+    # route comes first so it shadows the admin's own login view.
+    path("admin/login/", AdminLoginView.as_view(), name="admin_login"),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("app/", include("webclient.urls")),
+    path("accounts/", include("accounts.urls")),
     path("", include("shop.urls")),
 ]
 

@@ -118,6 +118,11 @@ def _cluster_database_url() -> str:
 
 @pytest.fixture(scope="module")
 def shop_cluster():
+    """
+    The cluster, started once for the module. Each test makes its own sign-ins: the suite
+    empties its Redis database before every test (tests/conftest.py), the cluster's
+    sessions and denylist included.
+    """
     config = ClusterConfig(
         database_url=_cluster_database_url(),
         redis_url=TEST_REDIS_URL,

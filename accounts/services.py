@@ -141,6 +141,11 @@ def signin_end(*, sign_in: SignIn, reason: str) -> None:
         return
     if sign_in.kind == SignIn.Kind.SESSION and sign_in.session_key:
         _session_store_class()(session_key=sign_in.session_key).delete()
+    if sign_in.kind == SignIn.Kind.TOKEN:
+        # Imported here: accounts.tokens builds on the services in this module.
+        from .tokens import token_signin_revoke
+
+        token_signin_revoke(sign_in=sign_in)
     SignIn.objects.filter(pk=sign_in.pk).update(
         ended_at=timezone.now(), end_reason=reason, session_key=None
     )

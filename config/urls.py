@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.views import AdminLoginView
+from api.views import jwks
 
 urlpatterns = [
     # The admin signs in through the storefront's lockout and sign-in bookkeeping; this
@@ -10,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("app/", include("webclient.urls")),
+    path(".well-known/jwks.json", jwks, name="jwks"),
     path("accounts/", include("accounts.urls")),
     path("", include("shop.urls")),
 ]

@@ -15,7 +15,10 @@ shop's JSON Web Key Set from ``JWKS_URL``; afterwards it verifies every token lo
 
 A token signed with a key it does not know makes it fetch the key set again (key
 rotation), at most once per ``JWKS_MIN_REFRESH_SECONDS``, so tokens with made-up ``kid``s
-cannot turn it into a flood of requests to the shop.
+cannot turn it into a flood of requests to the shop. The set is also fetched again once it
+is ``JWKS_MAX_AGE_SECONDS`` old (300, the shop's ``Cache-Control: max-age``), so a key the
+shop withdraws stops being trusted here within that time. Fetches happen on the request
+that finds the set due, under a lock; a failed fetch keeps the keys it had.
 
 What it cannot do, by design: learn that a token was revoked. A signed-out user's access
 token keeps working here until its ``exp``; that is the trade-off of stateless tokens, and
@@ -62,11 +65,12 @@ def fetch_json(url: str, *, timeout: float = 5) -> dict:
 
 @dataclass
 class KeySet:
-    """The signing keys published at ``url``, by ``kid``, refetched when an unknown kid shows up."""
+    """The signing keys published at ``url``, by ``kid``, fetched again when stale or outdone."""
 
     url: str
     algorithms: frozenset[str]
     min_refresh_seconds: float = 60
+    max_age_seconds: float = 300
     fetch: Callable[[str], dict] = fetch_json
     clock: Callable[[], float] = time.monotonic
     keys: dict[str, jwt.PyJWK] = field(default_factory=dict)
@@ -90,22 +94,33 @@ class KeySet:
         self.fetched_at = self.clock()
 
     def get(self, kid: str) -> jwt.PyJWK | None:
-        """Return the key with this kid, fetching the set again if it is new (rate-limited)."""
+        """
+        Return the key with this kid. Fetch the set again first if it is older than
+        ``max_age_seconds`` (so a key the shop withdraws stops working here), or if the kid
+        is new and the last fetch is ``min_refresh_seconds`` old (so a new key starts).
+        """
+        if self._age() >= self.max_age_seconds:
+            self._refetch(min_age=self.max_age_seconds)
         key = self.keys.get(kid)
-        if key is not None:
-            return key
+        if key is None:
+            self._refetch(min_age=self.min_refresh_seconds)
+            key = self.keys.get(kid)
+        return key
+
+    def _age(self) -> float:
+        return float("inf") if self.fetched_at is None else self.clock() - self.fetched_at
+
+    def _refetch(self, *, min_age: float) -> None:
         with self._lock:
-            due = self.fetched_at is None or (
-                self.clock() - self.fetched_at >= self.min_refresh_seconds
-            )
-            if due:
-                try:
-                    self.refresh()
-                except (OSError, ValueError) as exc:
-                    # Keep the keys we had; a token with an unknown kid is refused meanwhile.
-                    logger.warning("Could not fetch the key set from %s: %s", self.url, exc)
-                    self.fetched_at = self.clock()
-            return self.keys.get(kid)
+            # Another request may have fetched while this one waited for the lock.
+            if self._age() < min_age:
+                return
+            try:
+                self.refresh()
+            except (OSError, ValueError) as exc:
+                # Keep the keys we had; try again after min_age rather than on every request.
+                logger.warning("Could not fetch the key set from %s: %s", self.url, exc)
+                self.fetched_at = self.clock()
 
 
 @dataclass
@@ -235,6 +250,7 @@ def create_app(environ: dict | None = None) -> ResourceServer:
         url=url,
         algorithms=algorithms,
         min_refresh_seconds=float(environ.get("JWKS_MIN_REFRESH_SECONDS", "60")),
+        max_age_seconds=float(environ.get("JWKS_MAX_AGE_SECONDS", "300")),
     )
     keys.refresh()
     verifier = TokenVerifier(

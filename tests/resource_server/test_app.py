@@ -272,3 +272,31 @@ def test_the_server_refuses_to_start_with_a_shared_secret_algorithm(algorithms):
 def test_the_server_refuses_to_start_without_a_key_set_url():
     with pytest.raises(RuntimeError, match="JWKS_URL"):
         create_app({})
+
+
+def test_a_key_the_shop_withdraws_stops_working_once_the_set_is_stale(
+    server, publisher, clock, rsa_signer
+):
+    token = rsa_signer.token()
+    publisher.signers.remove(rsa_signer)
+    accepted_meanwhile = call(server, token=token)[0]
+    clock.now += 301
+
+    assert accepted_meanwhile == 200
+    assert call(server, token=token)[0] == 401
+
+
+def test_the_keys_it_has_keep_working_while_the_shop_cannot_be_reached(
+    server, publisher, clock, rsa_signer
+):
+    def unreachable(url):
+        publisher.fetches += 1
+        raise OSError("connection refused")
+
+    server.verifier.keys.fetch = unreachable
+    clock.now += 301
+
+    statuses = [call(server, token=rsa_signer.token())[0] for _ in range(3)]
+
+    assert statuses == [200, 200, 200]
+    assert publisher.fetches == 2

@@ -51,5 +51,9 @@ check-deploy: $(VENV)/.runtime  ## Serve production settings under gunicorn + wh
 audit: $(VENV)/.dev  ## Check the pinned requirements for known vulnerabilities (pip-audit).
 	$(VENV)/bin/pip-audit --strict --progress-spinner off --requirement requirements.txt
 
+.PHONY: cluster
+cluster: $(VENV)/.runtime  ## Two instances + a public-key-only resource server on shared PostgreSQL and Redis (Ctrl-C stops).
+	$(PY) scripts/cluster.py $(CLUSTER_ARGS)
+
 clean:  ## Remove the virtualenv, the SQLite database and collected static files.
 	rm -rf $(VENV) db.sqlite3 staticfiles

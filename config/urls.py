@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/login/", AdminLoginView.as_view(), name="admin_login"),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
+    path("app/", include("webclient.urls")),
     path(".well-known/jwks.json", jwks, name="jwks"),
     path("accounts/", include("accounts.urls")),
     path("compare/", include("compare.urls")),

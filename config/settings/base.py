@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "accounts",
     "shop",
     "api",
+    "webclient",
 ]
 
 MIDDLEWARE = [

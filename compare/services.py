@@ -58,22 +58,35 @@ class DemoCredentials:
     started_now: bool
 
 
-def demo_credentials_get(*, request, user) -> DemoCredentials:
-    """
-    Return the page's token sign-in for this session with a new access token of it,
-    starting the sign-in (a real one, listed in "Your devices") on the first visit and
-    again once it has ended. Only its id is kept in the session, never a token.
-    """
+def _demo_candidates(*, request, user) -> list[SignIn]:
+    # This session's demo sign-in first, then any other live one of the user's (opened from
+    # another browser), so that the user has one demo sign-in however many sessions visit.
+    live = SignIn.objects.filter(
+        user=user, kind=SignIn.Kind.TOKEN, ended_at__isnull=True, expires_at__gt=timezone.now()
+    )
+    candidates = []
     sign_in_id = request.session.get(DEMO_SIGNIN_SESSION_KEY)
     if sign_in_id:
-        sign_in = SignIn.objects.filter(pk=sign_in_id, user=user, kind=SignIn.Kind.TOKEN).first()
-        if sign_in is not None:
-            try:
-                access = tokens.token_access_issue(sign_in=sign_in)
-            except TokenError:
-                pass
-            else:
-                return DemoCredentials(sign_in=sign_in, access=access, started_now=False)
+        candidates += list(live.filter(pk=sign_in_id))
+    others = live.filter(user_agent=DEMO_USER_AGENT).exclude(pk__in=[c.pk for c in candidates])
+    candidates += list(others)
+    return candidates
+
+
+def demo_credentials_get(*, request, user) -> DemoCredentials:
+    """
+    Return the page's token sign-in for this user with a new access token of it, starting
+    the sign-in (a real one, listed in "Your devices") when the user has no live one.
+    The session keeps only the sign-in's id, never a token.
+    """
+    for sign_in in _demo_candidates(request=request, user=user):
+        try:
+            access = tokens.token_access_issue(sign_in=sign_in)
+        except TokenError:  # Ended between the query and now.
+            continue
+        if request.session.get(DEMO_SIGNIN_SESSION_KEY) != str(sign_in.pk):
+            request.session[DEMO_SIGNIN_SESSION_KEY] = str(sign_in.pk)
+        return DemoCredentials(sign_in=sign_in, access=access, started_now=False)
     pair = tokens.token_signin_start(
         user=_user_row(user), request=_client_request(request=request, user_agent=DEMO_USER_AGENT)
     )

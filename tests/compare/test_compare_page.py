@@ -116,6 +116,15 @@ def test_reloading_the_page_reuses_the_demo_signin_and_issues_no_refresh_token(b
     assert OutstandingToken.objects.filter(user=user).count() == 1
 
 
+def test_another_browser_of_the_same_user_is_shown_the_same_demo_signin(browser, user, password):
+    compare_page(browser)
+    laptop = Client()
+    sign_in(laptop, user, password)
+    compare_page(laptop)
+    (demo,) = demo_signins(user)
+    assert laptop.session[DEMO_SIGNIN_SESSION_KEY] == str(demo.pk)
+
+
 def test_a_new_demo_signin_starts_once_the_old_one_has_ended(browser, user):
     compare_page(browser)
     old = demo_signins(user).get()

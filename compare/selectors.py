@@ -343,6 +343,8 @@ class JwtPolicy:
     user_lookup: str
     denylist: bool
     leeway_seconds: int
+    issuer: str
+    audience: str
 
     @property
     def access_lifetime_text(self) -> str:
@@ -372,6 +374,8 @@ def jwt_policy() -> JwtPolicy:
         user_lookup=settings.JWT_USER_LOOKUP,
         denylist=settings.JWT_ACCESS_DENYLIST,
         leeway_seconds=jwt_settings["LEEWAY"],
+        issuer=jwt_settings["ISSUER"],
+        audience=jwt_settings["AUDIENCE"],
     )
 
 

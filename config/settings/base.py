@@ -43,7 +43,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's SessionMiddleware, answering 503 (not 500, not "signed out") while the
+    # session store, Redis or the database is down; see accounts/outage.py.
+    "accounts.outage.OutageAwareSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     # Replaces django.contrib.auth's: request.user comes from a snapshot kept in the session
@@ -120,7 +122,9 @@ else:
 # --- Sessions -------------------------------------------------------------------------
 SESSION_ENGINES = {
     "db": "django.contrib.sessions.backends.db",
-    "cache": "django.contrib.sessions.backends.cache",
+    # Django's cache engine, except that an unreachable store is not mistaken for "no
+    # session" (accounts/session_store.py).
+    "cache": "accounts.session_store",
     "cached_db": "django.contrib.sessions.backends.cached_db",
     "signed_cookies": "django.contrib.sessions.backends.signed_cookies",
 }

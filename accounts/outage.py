@@ -1,8 +1,8 @@
 """
 What the site does while Redis or the database is down: a 503, never a 500 or a guess.
 
-``OutageAwareSessionMiddleware`` takes the place of Django's ``SessionMiddleware``. While
-the session store cannot be reached:
+``accounts.middleware.GuardedSessionMiddleware`` takes the place of Django's
+``SessionMiddleware``. While the session store cannot be reached:
 
 - pages marked ``@serve_signed_out_during_outage`` (the catalog and product pages, on GET)
   render signed out, from an empty session that is never saved; the session cookie is kept;
@@ -26,11 +26,10 @@ import logging
 from collections.abc import Callable
 
 import redis
-from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import InterfaceError, OperationalError
 from django_redis.exceptions import ConnectionInterrupted
 
-from config.errors import API_PATH_PREFIX, service_unavailable
+from config.errors import service_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -74,53 +73,16 @@ def answers_json(view: Callable) -> Callable:
     return view
 
 
-class OutageAwareSessionMiddleware(SessionMiddleware):
-    """Django's SessionMiddleware, answering 503 instead of 500 when a backing service is down."""
-
-    def process_view(self, request, view_func, view_args, view_kwargs):
-        request.outage_answers_json = getattr(view_func, "answers_json", False)
-        session = request.session
-        if request.method in SAFE_METHODS and getattr(
-            view_func, "serve_signed_out_during_outage", False
-        ):
-            session.serve_signed_out_if_unavailable = True
-            return None
-        if (
-            request.method not in SAFE_METHODS
-            and hasattr(session, "check_available")
-            and not request.path_info.startswith(API_PATH_PREFIX)
-        ):
-            # A form post may write to the database before it touches the session (a
-            # sign-up creates the account, then signs it in): make sure the store
-            # answers first, so that an outage refuses the post before any write.
-            try:
-                session.check_available()
-            except SessionStoreUnavailable as exc:
-                return self._unavailable(request, exc)
-        return None
-
-    def process_exception(self, request, exception):
-        if isinstance(exception, SERVICE_DOWN_ERRORS):
-            return self._unavailable(request, exception, service=_service(exception))
-        return None
-
-    def process_response(self, request, response):
-        try:
-            return super().process_response(request, response)
-        except (SessionStoreUnavailable, *DATABASE_DOWN_ERRORS) as exc:
-            # The view succeeded but its session could not be saved: the visitor must not
-            # believe it worked (a sign-in that is not stored is no sign-in).
-            return self._unavailable(request, exc, service=_service(exc))
-
-    def _unavailable(self, request, exc: Exception, *, service: str = "The session store"):
-        logger.warning(
-            "%s is unavailable (%s: %s); answering 503", service, type(exc).__name__, exc
-        )
-        return service_unavailable(
-            request,
-            retry_after=RETRY_AFTER_SECONDS,
-            as_json=getattr(request, "outage_answers_json", False) or None,
-        )
+def outage_response(request, exc: Exception):
+    """Log which service is down and answer the site's 503 (JSON for JSON views)."""
+    logger.warning(
+        "%s is unavailable (%s: %s); answering 503", _service(exc), type(exc).__name__, exc
+    )
+    return service_unavailable(
+        request,
+        retry_after=RETRY_AFTER_SECONDS,
+        as_json=getattr(request, "outage_answers_json", False) or None,
+    )
 
 
 def _service(exc: Exception) -> str:

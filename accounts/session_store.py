@@ -6,7 +6,7 @@ Django's own cache engine turns any error while reading a session into an empty 
 during a Redis outage every signed-in visitor would silently look signed out, private
 pages would redirect to the login page, and the session cookie would be deleted (so the
 visitor stays signed out after Redis is back). This engine raises ``SessionStoreUnavailable``
-instead, which ``accounts.outage.OutageAwareSessionMiddleware`` answers with a 503 page;
+instead, which ``accounts.middleware.GuardedSessionMiddleware`` answers with a 503 page;
 pages marked ``serve_signed_out_during_outage`` get an empty session that is never saved.
 
 After the first failure the session does not go back to the network for the rest of the

@@ -65,6 +65,9 @@ def test_the_schema_publishes_the_limits_the_api_enforces(schema_document):
     assert parameters["search"]["maxLength"] == 100
     (key,) = schema_document["paths"]["/api/orders/"]["post"]["parameters"]
     assert (key["schema"]["minLength"], key["schema"]["maxLength"]) == (1, 64)
+    # DRF refuses a NUL in any text input.
+    assert components["RefreshInputRequest"]["properties"]["refresh"]["pattern"] == "^[^\\u0000]*$"
+    assert parameters["search"]["pattern"] == "^[^\\u0000]*$"
 
 
 def test_public_endpoints_need_no_token_in_the_schema(schema_document):

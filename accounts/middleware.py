@@ -119,7 +119,12 @@ class SessionAuthenticationMiddleware(AuthenticationMiddleware):
         request._indexed_session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         with services.signin_end_tracking() as ended:
             response = self.get_response(request)
-            sessions.session_request_finished(request, ended_signin_ids=ended)
+            try:
+                sessions.session_request_finished(request, ended_signin_ids=ended)
+            except SERVICE_DOWN_ERRORS as exc:
+                # The session store or the database is down (the view may have answered
+                # 503 already): reconciling the session waits for the next request.
+                response = outage_response(request, exc)
         user = request.__dict__.get("_cached_user")
         if (
             user is not None

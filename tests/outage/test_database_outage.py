@@ -87,6 +87,34 @@ def test_a_session_in_redis_still_says_who_is_signed_in(signed_in, shopper, data
     assert signed_in.get(reverse("accounts:me")).json()["email"] == shopper.email
 
 
+def test_database_sessions_answer_503_while_the_database_is_down(
+    client, shopper, password, redis_server, database, settings
+):
+    settings.SESSION_ENGINE = settings.SESSION_ENGINES["db"]
+    client.post(reverse("accounts:login"), {"username": shopper.email, "password": password})
+    database.stop()
+    assert_json_503(client.get(reverse("accounts:me")))
+
+
+def test_refreshing_a_token_answers_503_json_while_the_database_is_down(
+    shopper, password, redis_server, database
+):
+    pair = (
+        APIClient()
+        .post(
+            reverse("api:token_obtain"),
+            {"email": shopper.email, "password": password},
+            format="json",
+        )
+        .json()
+    )
+    database.stop()
+    response = APIClient().post(
+        reverse("api:token_refresh"), {"refresh": pair["refresh"]}, format="json"
+    )
+    assert_json_503(response)
+
+
 def test_pages_that_read_the_database_answer_503_to_a_signed_in_visitor(signed_in, database):
     database.stop()
     assert_friendly_503(signed_in.get(reverse("shop:order_list")))

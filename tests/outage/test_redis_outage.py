@@ -233,6 +233,48 @@ def test_token_sign_in_answers_503_while_the_lockout_cannot_be_checked(
     assert not SignIn.objects.exists()
 
 
+def test_refreshing_a_token_needs_no_redis(shopper, password, redis_server):
+    pair = (
+        APIClient()
+        .post(
+            reverse("api:token_obtain"),
+            {"email": shopper.email, "password": password},
+            format="json",
+        )
+        .json()
+    )
+    redis_server.stop()
+    response = APIClient().post(
+        reverse("api:token_refresh"), {"refresh": pair["refresh"]}, format="json"
+    )
+    assert response.status_code == 200
+
+
+# --- Sessions kept elsewhere --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["db", "signed_cookies"])
+def test_sessions_kept_outside_redis_keep_working_while_redis_is_down(
+    client, shopper, password, redis_server, settings, engine
+):
+    settings.SESSION_ENGINE = settings.SESSION_ENGINES[engine]
+    assert sign_in(client, shopper, password).status_code == 302
+    redis_server.stop()
+    assert client.get(reverse("shop:order_list")).status_code == 200
+    assert client.get(reverse("accounts:me")).json()["email"] == shopper.email
+
+
+@pytest.mark.parametrize("engine", ["db", "signed_cookies"])
+def test_signing_in_answers_503_with_sessions_kept_outside_redis(
+    client, shopper, password, redis_server, settings, engine
+):
+    # The lockout counters live in Redis: without them a brute force could not be stopped.
+    settings.SESSION_ENGINE = settings.SESSION_ENGINES[engine]
+    redis_server.stop()
+    assert_friendly_503(sign_in(client, shopper, password))
+    assert not SignIn.objects.exists()
+
+
 # --- Recovery -----------------------------------------------------------------------------
 
 
@@ -296,3 +338,30 @@ def test_no_order_or_cart_line_is_lost_across_an_outage(client, shopper, passwor
     assert place_order(client, "after-outage").status_code == 302
     assert Order.objects.count() == 2
     assert not CartLine.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # The denylist is written once the sign-out commits.
+def test_a_redis_restarted_empty_forgets_the_denylist_until_the_tokens_expire(
+    redis_server, settings, shopper, password
+):
+    # A limit, not a wish: the denylist lives in Redis only. With a Redis that persists
+    # nothing, a restart brings a signed-out sign-in's access tokens back until their exp
+    # (JWT_ACCESS_LIFETIME_SECONDS, 5 minutes by default). Its refresh tokens stay dead.
+    settings.JWT_ACCESS_DENYLIST = True
+    client = APIClient()
+    pair = client.post(
+        reverse("api:token_obtain"), {"email": shopper.email, "password": password}, format="json"
+    ).json()
+    assert (
+        client.post(reverse("api:logout"), {"refresh": pair["refresh"]}, format="json").status_code
+        == 204
+    )
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {pair['access']}"}
+    assert client.get(reverse("api:me"), **bearer).status_code == 401
+    redis_server.stop()
+    redis_server.start()
+    assert client.get(reverse("api:me"), **bearer).status_code == 200
+    refreshed = client.post(
+        reverse("api:token_refresh"), {"refresh": pair["refresh"]}, format="json"
+    )
+    assert refreshed.status_code == 401

@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrate seed clean check-deploy audit
+.PHONY: help run test lint format migrate seed clean check-deploy audit loadtest
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ format: $(VENV)/.dev  ## Fix lint where safe and format the code.
 
 check-deploy: $(VENV)/.runtime  ## Serve production settings under gunicorn + whitenoise and probe them.
 	$(PY) scripts/check_deploy.py
+
+loadtest: $(VENV)/.runtime  ## Mixed load under gunicorn, then check stock and totals (LOADTEST_ARGS="--duration 60 --clients 8").
+	$(PY) scripts/loadtest.py $(LOADTEST_ARGS)
 
 audit: $(VENV)/.dev  ## Check the pinned requirements for known vulnerabilities (pip-audit).
 	$(VENV)/bin/pip-audit --strict --progress-spinner off --requirement requirements.txt

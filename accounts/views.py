@@ -22,6 +22,7 @@ from shop.session_cart import session_cart_adopt
 from . import selectors, services, sessions
 from .forms import AdminLoginForm, EmailLoginForm, SignUpForm
 from .models import SignIn, User
+from .outage import answers_json
 
 
 def _current_user_row(request) -> User:
@@ -188,6 +189,7 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "accounts/password_reset_complete.html"
 
 
+@answers_json
 @never_cache
 @require_GET
 def me(request):

@@ -80,3 +80,35 @@ def document_error_responses(result, generator, request, public):
                         for name, text in headers.items()
                     }
     return result
+
+
+# DRF's CharField refuses a NUL character (400 null_characters_not_allowed) in every text
+# input; the schema says so, so that clients and schema-driven tests know it.
+NO_NULL_CHARACTER = "^[^\\u0000]*$"
+
+
+def _forbid_null_characters(schema: dict) -> None:
+    if schema.get("type") == "string" and "pattern" not in schema and "enum" not in schema:
+        schema["pattern"] = NO_NULL_CHARACTER
+    for member in schema.get("properties", {}).values():
+        _forbid_null_characters(member)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            _forbid_null_characters(schema[key])
+    for key in ("oneOf", "anyOf", "allOf"):
+        for member in schema.get(key, []):
+            _forbid_null_characters(member)
+
+
+def document_text_inputs(result, generator, request, public):
+    """Say in every request body and query parameter that text may not hold a NUL."""
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        # COMPONENT_SPLIT_REQUEST names every input component "...Request".
+        if name.endswith("Request"):
+            _forbid_null_characters(schema)
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query":
+                    _forbid_null_characters(parameter.get("schema", {}))
+    return result

@@ -1,11 +1,13 @@
 """
 Small input and output serializers. Inputs check shape and type only (is it a whole
-number, is it text); every business rule — quantities, stock, passwords — is the core's.
+number, is it text, within the bounds the schema publishes); every business rule — stock,
+passwords — is the core's, which checks the quantity bounds again.
 """
 
 from rest_framework import serializers
 
 from accounts.models import SignIn
+from shop.services import MAX_LINE_QUANTITY
 
 # Ids are 64-bit in the database; anything larger cannot name a row and must not reach it.
 MAX_ID = 999_999_999_999_999_999
@@ -33,17 +35,24 @@ class PasswordChangeInput(serializers.Serializer):
 
 
 class ProductQueryInput(serializers.Serializer):
-    search = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    category = serializers.SlugField(required=False, allow_blank=True, max_length=100)
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="Text in name or description"
+    )
+    category = serializers.SlugField(
+        required=False, allow_blank=True, max_length=100, help_text="A category's slug"
+    )
 
 
+# The schema publishes a line's bounds, so a client can know them without trying.
 class CartItemInput(serializers.Serializer):
     product = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    quantity = serializers.IntegerField(default=1, min_value=-(2**31), max_value=2**31)
+    quantity = serializers.IntegerField(default=1, min_value=1, max_value=MAX_LINE_QUANTITY)
 
 
 class CartItemUpdateInput(serializers.Serializer):
-    quantity = serializers.IntegerField(min_value=-(2**31), max_value=2**31)
+    """A PATCH: a body without ``quantity`` changes nothing."""
+
+    quantity = serializers.IntegerField(required=False, min_value=0, max_value=MAX_LINE_QUANTITY)
 
 
 # --- Outputs ----------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.outage import serve_signed_out_during_outage
+
 from . import selectors, services
 from .forms import AddToCartForm, CartLineForm, CheckoutForm, add_service_error
 from .models import Order, Product
@@ -29,6 +31,7 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+@serve_signed_out_during_outage
 @require_GET
 def catalog(request):
     query = request.GET.get("q", "")[: selectors.MAX_QUERY_LENGTH]
@@ -47,6 +50,7 @@ def catalog(request):
     )
 
 
+@serve_signed_out_during_outage
 @require_http_methods(["GET", "POST"])
 def product_detail(request, slug):
     """Show a product; POST adds it to the cart (signed in or not)."""

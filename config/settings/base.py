@@ -44,7 +44,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's SessionMiddleware, refusing cookies that cannot be session keys and
+    # answering 503 (not 500, not "signed out") while the session store, Redis or the
+    # database is down; see accounts/outage.py.
+    "accounts.middleware.GuardedSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     # Replaces django.contrib.auth's: request.user comes from a snapshot kept in the session
@@ -121,7 +124,9 @@ else:
 # --- Sessions -------------------------------------------------------------------------
 SESSION_ENGINES = {
     "db": "django.contrib.sessions.backends.db",
-    "cache": "django.contrib.sessions.backends.cache",
+    # Django's cache engine, except that an unreachable store is not mistaken for "no
+    # session" (accounts/session_store.py).
+    "cache": "accounts.session_store",
     "cached_db": "django.contrib.sessions.backends.cached_db",
     "signed_cookies": "django.contrib.sessions.backends.signed_cookies",
 }
@@ -157,6 +162,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
+    # As long as the API's password inputs allow; a megabyte is refused, not hashed.
+    {"NAME": "accounts.validators.MaximumLengthValidator", "OPTIONS": {"max_length": 4096}},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -305,6 +312,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.document_error_responses",
+        "api.schema.document_text_inputs",
     ],
 }
 

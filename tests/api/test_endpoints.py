@@ -230,6 +230,23 @@ def test_patch_sets_the_quantity_and_zero_removes_the_line(authed, catalog):
     assert authed.patch(url, {"quantity": 0}, format="json").json()["lines"] == []
 
 
+def test_a_patch_without_a_quantity_changes_nothing(authed, catalog):
+    line_id = add(authed, catalog[0], 2).json()["lines"][0]["id"]
+    response = authed.patch(reverse("api:cart_item_detail", args=[line_id]), {}, format="json")
+    assert response.status_code == 200
+    assert response.json()["lines"][0]["quantity"] == 2
+
+
+@pytest.mark.parametrize(
+    ("product_index", "quantity", "code"),
+    [(0, 11, "insufficient_stock"), (3, 1, "does_not_exist"), (0, 100, "max_value")],
+)
+def test_a_refused_cart_line_says_why_in_its_code(authed, catalog, product_index, quantity, code):
+    response = add(authed, catalog[product_index], quantity)
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+
+
 def test_delete_removes_one_line(authed, catalog):
     line_id = add(authed, catalog[0]).json()["lines"][0]["id"]
     add(authed, catalog[1])

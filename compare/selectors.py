@@ -32,6 +32,7 @@ PREVIEW_CHARS = 8
 SESSION_BACKEND_LABELS = {
     "django.contrib.sessions.backends.db": "database",
     "django.contrib.sessions.backends.cache": "cache",
+    "accounts.session_store": "cache",
     "django.contrib.sessions.backends.cached_db": "cache + database",
     "django.contrib.sessions.backends.signed_cookies": "signed cookie (no server store)",
 }

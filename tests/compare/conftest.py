@@ -41,7 +41,7 @@ def compare_page(client):
 def redis_everything(settings):
     """Sessions, cache and (where enabled) the access denylist in the real Redis."""
     settings.CACHES = redis_cache_settings(prefix="test-compare")
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    settings.SESSION_ENGINE = settings.SESSION_ENGINES["cache"]
     cache.clear()
     return settings.CACHES["default"]["KEY_PREFIX"]
 

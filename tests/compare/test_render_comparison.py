@@ -5,7 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from scripts.render_comparison import BEGIN, END, main
+from scripts.render_comparison import (
+    BEGIN,
+    END,
+    FAILURES_BEGIN,
+    FAILURES_END,
+    failure_table,
+    main,
+)
 
 from .conftest import sample_results
 
@@ -121,3 +128,55 @@ def test_a_document_without_markers_is_refused_and_left_alone(repo):
 def test_the_project_s_comparison_document_has_the_markers(tmp_path):
     text = (ROOT / "docs" / "comparison.md").read_text()
     assert text.index(BEGIN) < text.index(END)
+
+
+FAILURE_DOC = """# What still works
+
+Rules.
+
+## The table
+
+| mode | Redis down |
+|---|---|
+| session | 503 |
+
+**After the outage.** It recovers.
+
+## Tests
+
+- tests/outage/
+"""
+
+
+@pytest.fixture
+def failures(repo):
+    doc, _ = repo
+    doc.write_text(doc.read_text() + f"\n{FAILURES_BEGIN}\n{FAILURES_END}\n")
+    path = doc.parent / "failure-table.md"
+    path.write_text(FAILURE_DOC)
+    return path
+
+
+def test_the_failure_table_is_copied_from_the_outage_suite_s_document(repo, failures):
+    doc, results = repo
+    assert render(doc, results, "--failures", str(failures)) == 0
+    text = doc.read_text()
+    copied = text[text.index(FAILURES_BEGIN) + len(FAILURES_BEGIN) : text.index(FAILURES_END)]
+    assert "| session | 503 |" in copied
+    assert "**After the outage.** It recovers." in copied
+    assert "## Tests" not in copied
+
+
+def test_without_the_outage_suite_s_document_the_section_says_so(repo, failures):
+    doc, results = repo
+    failures.unlink()
+    render(doc, results, "--failures", str(failures))
+    assert "is not there yet" in doc.read_text()
+
+
+def test_the_project_s_comparison_document_carries_the_current_failure_table():
+    text = (ROOT / "docs" / "comparison.md").read_text()
+    copied = text[text.index(FAILURES_BEGIN) + len(FAILURES_BEGIN) : text.index(FAILURES_END)]
+    assert copied.strip() == failure_table(ROOT / "docs" / "failure-table.md"), (
+        "docs/failure-table.md changed: run scripts/render_comparison.py"
+    )

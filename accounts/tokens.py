@@ -302,6 +302,14 @@ def access_token_denied(token: AccessToken) -> bool:
     return django_cache.get(_denylist_key(token[SID_CLAIM])) is not None
 
 
+def signins_denied(*, sign_in_ids) -> set[str]:
+    """Return, as strings, which of these sign-ins are on the access-token denylist now."""
+    keys = {_denylist_key(str(sign_in_id)): str(sign_in_id) for sign_in_id in sign_in_ids}
+    if not keys:
+        return set()
+    return {keys[key] for key in django_cache.get_many(list(keys))}
+
+
 def access_token_user(token: AccessToken) -> User:
     """
     Return the active user the access token names (one query); raise TokenError if the
@@ -334,6 +342,18 @@ def token_signin_start(*, user: User, request) -> TokenPair:
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
         return _token_pair_for(user=user, sign_in=sign_in)
+
+
+def token_access_issue(*, sign_in: SignIn) -> str:
+    """
+    Return a new access token of a live token sign-in, as a refresh would give, without
+    rotating its refresh token or writing anything. Raise SignInEnded once it has ended.
+    """
+    current = SignIn.objects.select_related("user").filter(pk=sign_in.pk, kind=SignIn.Kind.TOKEN)
+    sign_in = current.first()
+    if sign_in is None or not _sign_in_live(sign_in):
+        raise SignInEnded("This sign-in has ended")
+    return str(_access_token_for(user=sign_in.user, sign_in=sign_in))
 
 
 def token_obtain(*, request, email: str, password: str) -> TokenPair:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("app/", include("webclient.urls")),
     path(".well-known/jwks.json", jwks, name="jwks"),
     path("accounts/", include("accounts.urls")),
+    path("compare/", include("compare.urls")),
     path("", include("shop.urls")),
 ]
 

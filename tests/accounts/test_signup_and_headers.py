@@ -99,7 +99,3 @@ def test_the_header_shows_who_is_signed_in_and_that_it_is_by_session(client, use
     assert f'data-testid="signed-in-as">{user.email}' in html
     assert "by session" in html
     assert f'action="{reverse("accounts:logout")}"' in html
-
-
-def test_the_header_has_no_compare_link_until_the_page_exists(client):
-    assert ">Compare<" not in client.get(reverse("shop:catalog")).content.decode()

@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrate seed clean check-deploy audit bench bench-quick bench-wrk
+.PHONY: help run test lint format migrate seed clean check-deploy audit loadtest bench bench-quick bench-wrk
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -48,8 +48,15 @@ format: $(VENV)/.dev  ## Fix lint where safe and format the code.
 check-deploy: $(VENV)/.runtime  ## Serve production settings under gunicorn + whitenoise and probe them.
 	$(PY) scripts/check_deploy.py
 
+loadtest: $(VENV)/.runtime  ## Mixed load under gunicorn, then check stock and totals (LOADTEST_ARGS="--duration 60 --clients 8").
+	$(PY) scripts/loadtest.py $(LOADTEST_ARGS)
+
 audit: $(VENV)/.dev  ## Check the pinned requirements for known vulnerabilities (pip-audit).
 	$(VENV)/bin/pip-audit --strict --progress-spinner off --requirement requirements.txt
+
+.PHONY: cluster
+cluster: $(VENV)/.runtime  ## Two instances + a public-key-only resource server on shared PostgreSQL and Redis (Ctrl-C stops).
+	$(PY) scripts/cluster.py $(CLUSTER_ARGS)
 
 # The benchmark (README "Benchmark"). Redis: keys under the "bench" prefix in
 # BENCH_REDIS_URL, removed afterwards; BENCH_SCALE_REDIS_URL must be a database of its own

@@ -1,9 +1,12 @@
 """Read-only queries about users and their sign-ins."""
 
+from dataclasses import dataclass
+from datetime import timedelta
 from importlib import import_module
 
 from django.conf import settings
 from django.utils import timezone
+from user_agents import parse as parse_user_agent
 
 from .models import SignIn, User
 
@@ -12,23 +15,74 @@ def user_signins_live(*, user: User) -> list[SignIn]:
     """
     Return the user's live sign-ins, most recently seen first.
 
-    Sign-ins whose session has vanished from the store (expired, flushed, evicted) or whose
-    lifetime has passed are marked ended on the way, so the index does not fill with ghosts.
+    Sign-ins whose session has vanished from the store (expired, flushed, evicted), whose
+    session has been idle past the idle timeout, or whose lifetime has passed are marked
+    ended on the way, so the index does not fill with ghosts.
     """
     from .services import signin_end
 
     store = import_module(settings.SESSION_ENGINE).SessionStore
     signed_cookies = settings.SESSION_ENGINE.endswith("signed_cookies")
     now = timezone.now()
+    # last_seen_at is written at most once per throttle period, so allow for that lag.
+    idle_cutoff = now - timedelta(
+        seconds=settings.SESSION_IDLE_TIMEOUT_SECONDS + settings.SESSION_ACTIVITY_THROTTLE_SECONDS
+    )
     live = []
     for sign_in in SignIn.objects.filter(user=user, ended_at__isnull=True):
-        gone = sign_in.expires_at <= now or (
-            sign_in.kind == SignIn.Kind.SESSION
-            and not signed_cookies
-            and not (sign_in.session_key and store().exists(sign_in.session_key))
+        is_session = sign_in.kind == SignIn.Kind.SESSION
+        gone = (
+            sign_in.expires_at <= now
+            or (is_session and sign_in.last_seen_at < idle_cutoff)
+            or (
+                is_session
+                and not signed_cookies
+                and not (sign_in.session_key and store().exists(sign_in.session_key))
+            )
         )
         if gone:
             signin_end(sign_in=sign_in, reason=SignIn.EndReason.EXPIRED)
         else:
             live.append(sign_in)
     return live
+
+
+@dataclass(frozen=True)
+class Device:
+    """A live sign-in as "your devices" shows it: the row plus what its user agent says."""
+
+    sign_in: SignIn
+    browser: str
+    os: str
+    device: str
+
+
+def _describe(part) -> str:
+    family = part.family or "Unknown"
+    return f"{family} {part.version_string}".strip() if part.version_string else family
+
+
+def user_devices(*, user: User) -> list[Device]:
+    """Return the user's live sign-ins (sessions and API tokens) with browser and OS named."""
+    devices = []
+    for sign_in in user_signins_live(user=user):
+        agent = parse_user_agent(sign_in.user_agent or "")
+        if agent.is_mobile:
+            kind = "Phone"
+        elif agent.is_tablet:
+            kind = "Tablet"
+        elif agent.is_pc:
+            kind = "Computer"
+        elif agent.is_bot:
+            kind = "Bot"
+        else:
+            kind = "Other"
+        devices.append(
+            Device(
+                sign_in=sign_in,
+                browser=_describe(agent.browser) if sign_in.user_agent else "Unknown",
+                os=_describe(agent.os) if sign_in.user_agent else "Unknown",
+                device=kind,
+            )
+        )
+    return devices

@@ -6,6 +6,9 @@ each edge only decides how to identify the user and how to render the answer.
 """
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib import import_module
@@ -14,12 +17,18 @@ from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import SignIn, User
 
 INVALID_CREDENTIALS_MESSAGE = "Please enter a correct email and password."
+
+# The ids of the sign-ins ended inside a signin_end_tracking() block. The storefront's
+# middleware opens one per request, so that a request which ends its own sign-in (revoking
+# "this device", an admin signing themselves out everywhere) leaves signed out instead of
+# writing back a session that was just deleted from the store.
+_ended_signins: ContextVar[set[str] | None] = ContextVar("ended_signins", default=None)
 
 
 @dataclass
@@ -132,12 +141,74 @@ def signin_end(*, sign_in: SignIn, reason: str) -> None:
         return
     if sign_in.kind == SignIn.Kind.SESSION and sign_in.session_key:
         _session_store_class()(session_key=sign_in.session_key).delete()
+    if sign_in.kind == SignIn.Kind.TOKEN:
+        # Imported here: accounts.tokens builds on the services in this module.
+        from .tokens import token_signin_revoke
+
+        token_signin_revoke(sign_in=sign_in)
     SignIn.objects.filter(pk=sign_in.pk).update(
         ended_at=timezone.now(), end_reason=reason, session_key=None
     )
     sign_in.ended_at = timezone.now()
     sign_in.end_reason = reason
     sign_in.session_key = None
+    ended = _ended_signins.get()
+    if ended is not None:
+        ended.add(str(sign_in.pk))
+
+
+@contextmanager
+def signin_end_tracking() -> Iterator[set[str]]:
+    """Collect, as strings, the ids of the sign-ins ended by signin_end() inside the block."""
+    ended: set[str] = set()
+    token = _ended_signins.set(ended)
+    try:
+        yield ended
+    finally:
+        _ended_signins.reset(token)
+
+
+def signin_touch(*, sign_in_id, seen_at) -> bool:
+    """
+    Record activity on a live sign-in; return False if it has ended (or never existed).
+
+    One UPDATE does both jobs, so the periodic activity write is also a revocation check.
+    """
+    return bool(
+        SignIn.objects.filter(pk=sign_in_id, ended_at__isnull=True).update(last_seen_at=seen_at)
+    )
+
+
+def signin_rekey(*, sign_in_id, session_key: str) -> bool:
+    """
+    Point a live session sign-in at the session's new key (after the key was cycled);
+    return False if the sign-in has ended meanwhile.
+    """
+    return bool(
+        SignIn.objects.filter(pk=sign_in_id, ended_at__isnull=True).update(session_key=session_key)
+    )
+
+
+def signin_end_by_id(*, sign_in_id, reason: str) -> None:
+    """End the sign-in with this id, if it exists and is still live."""
+    sign_in = SignIn.objects.filter(pk=sign_in_id, ended_at__isnull=True).first()
+    if sign_in is not None:
+        signin_end(sign_in=sign_in, reason=reason)
+
+
+@transaction.atomic
+def signin_revoke(*, user: User, sign_in_id) -> SignIn:
+    """
+    End one of the user's own live sign-ins ("your devices" → revoke).
+
+    Raise SignIn.DoesNotExist for an unknown id, an ended sign-in or another user's, so
+    that nobody can probe or end sign-ins that are not theirs.
+    """
+    sign_in = SignIn.objects.select_for_update().get(
+        pk=sign_in_id, user=user, ended_at__isnull=True
+    )
+    signin_end(sign_in=sign_in, reason=SignIn.EndReason.REVOKED)
+    return sign_in
 
 
 def user_sign_out_everywhere(*, user: User, reason: str, keep: SignIn | None = None) -> int:
@@ -174,8 +245,49 @@ def user_password_reset_complete(*, user: User, new_password: str) -> None:
 
 
 @transaction.atomic
+def user_password_unset(*, user: User) -> None:
+    """Disable password sign-in for the user (staff do this in the admin); end every sign-in."""
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    user_sign_out_everywhere(user=user, reason=SignIn.EndReason.PASSWORD_CHANGED)
+
+
+@transaction.atomic
 def user_deactivate(*, user: User) -> None:
     """Deactivate the account and end every sign-in of it."""
     user.is_active = False
     user.save(update_fields=["is_active"])
     user_sign_out_everywhere(user=user, reason=SignIn.EndReason.DEACTIVATED)
+
+
+@transaction.atomic
+def user_sign_up(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
+    """
+    Create a customer account.
+
+    Raise ValidationError keyed by field (``email``, ``password``) for an address already
+    in use or a password the validators refuse; nothing is written then.
+    """
+    email = User.objects.normalize_email_address(email)
+    user = User(email=email, first_name=first_name.strip(), last_name=last_name.strip())
+    errors = {}
+    if User.objects.filter(email__iexact=email).exists():
+        errors["email"] = ValidationError(
+            "An account with this email address already exists.", code="email_taken"
+        )
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        errors["password"] = exc.error_list
+    if errors:
+        raise ValidationError(errors)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        # Another sign-up with the same address committed between the check and the insert.
+        raise ValidationError(
+            {"email": "An account with this email address already exists."}, code="email_taken"
+        ) from exc
+    return user

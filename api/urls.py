@@ -1,9 +1,31 @@
-from django.urls import path
+from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+from .converters import ApiIdConverter
+
+register_converter(ApiIdConverter, "api_id")
 
 app_name = "api"
 
 urlpatterns = [
+    path("healthz/", views.HealthView.as_view(), name="healthz"),
+    path("auth/token/", views.TokenObtainView.as_view(), name="token_obtain"),
+    path("auth/token/refresh/", views.TokenRefreshView.as_view(), name="token_refresh"),
+    path("auth/token/verify/", views.TokenVerifyView.as_view(), name="token_verify"),
+    path("auth/logout/", views.LogoutView.as_view(), name="logout"),
+    path("auth/logout-all/", views.LogoutAllView.as_view(), name="logout_all"),
+    path("auth/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("me/", views.MeView.as_view(), name="me"),
+    path("sessions/", views.SignInListView.as_view(), name="signin_list"),
+    path("sessions/<uuid:pk>/", views.SignInDetailView.as_view(), name="signin_detail"),
+    path("products/", views.ProductListView.as_view(), name="product_list"),
+    path("products/<api_id:pk>/", views.ProductDetailView.as_view(), name="product_detail"),
+    path("cart/", views.CartView.as_view(), name="cart"),
+    path("cart/items/", views.CartItemListView.as_view(), name="cart_item_list"),
+    path("cart/items/<api_id:pk>/", views.CartItemDetailView.as_view(), name="cart_item_detail"),
+    path("orders/", views.OrderListView.as_view(), name="order_list"),
+    path("orders/<api_id:pk>/", views.OrderDetailView.as_view(), name="order_detail"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -72,12 +72,14 @@ def error_response(
     *,
     retry_after: int | None = None,
     hints: dict[str, bool] | None = None,
+    as_json: bool | None = None,
 ) -> HttpResponse:
     """
     Answer ``kind`` as JSON (``detail``, ``code``) or as its HTML page; ``hints`` are
-    flags the page may use to say what the visitor can do about it.
+    flags the page may use to say what the visitor can do about it. ``as_json`` forces
+    the choice (for a JSON view outside /api/); by default ``wants_json`` decides.
     """
-    if wants_json(request):
+    if as_json if as_json is not None else wants_json(request):
         body = {"detail": kind.detail, "code": kind.code}
         if retry_after is not None:
             body["retry_after"] = retry_after
@@ -148,6 +150,8 @@ def too_many_requests(request: HttpRequest, retry_after: int) -> HttpResponse:
     return error_response(request, TOO_MANY_REQUESTS, retry_after=retry_after)
 
 
-def service_unavailable(request: HttpRequest, retry_after: int | None = None) -> HttpResponse:
+def service_unavailable(
+    request: HttpRequest, retry_after: int | None = None, *, as_json: bool | None = None
+) -> HttpResponse:
     """Answer 503, for a dependency such as the session store that is down right now."""
-    return error_response(request, SERVICE_UNAVAILABLE, retry_after=retry_after)
+    return error_response(request, SERVICE_UNAVAILABLE, retry_after=retry_after, as_json=as_json)

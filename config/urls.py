@@ -1,9 +1,19 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views import AdminLoginView
+from api.views import jwks
+
 urlpatterns = [
+    # The admin signs in through the storefront's lockout and sign-in bookkeeping; this
+    # route comes first so it shadows the admin's own login view.
+    path("admin/login/", AdminLoginView.as_view(), name="admin_login"),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
+    path("app/", include("webclient.urls")),
+    path(".well-known/jwks.json", jwks, name="jwks"),
+    path("accounts/", include("accounts.urls")),
+    path("compare/", include("compare.urls")),
     path("", include("shop.urls")),
 ]
 

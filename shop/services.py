@@ -17,13 +17,20 @@ from .models import Cart, CartLine, Order, OrderLine, Product
 MAX_LINE_QUANTITY = 99
 
 
+def _field_error(field: str, message: str, *, code: str) -> ValidationError:
+    # ValidationError ignores ``code`` when given a dict: the code must be on the message,
+    # or the API answers every one of these as "invalid".
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
 def _validate_quantity(quantity, *, allow_zero: bool = False) -> int:
     if isinstance(quantity, bool) or not isinstance(quantity, int):
-        raise ValidationError({"quantity": "Enter a whole number."}, code="invalid")
+        raise _field_error("quantity", "Enter a whole number.", code="invalid")
     low = 0 if allow_zero else 1
     if quantity < low or quantity > MAX_LINE_QUANTITY:
-        raise ValidationError(
-            {"quantity": f"Enter a quantity between {low} and {MAX_LINE_QUANTITY}."},
+        raise _field_error(
+            "quantity",
+            f"Enter a quantity between {low} and {MAX_LINE_QUANTITY}.",
             code="out_of_range",
         )
     return quantity
@@ -31,12 +38,11 @@ def _validate_quantity(quantity, *, allow_zero: bool = False) -> int:
 
 def _validate_available(product: Product, quantity: int) -> None:
     if not product.is_active:
-        raise ValidationError(
-            {"product": f"{product.name} is no longer available."}, code="inactive"
-        )
+        raise _field_error("product", f"{product.name} is no longer available.", code="inactive")
     if quantity > product.stock:
-        raise ValidationError(
-            {"quantity": f"Only {product.stock} of {product.name} left in stock."},
+        raise _field_error(
+            "quantity",
+            f"Only {product.stock} of {product.name} left in stock.",
             code="insufficient_stock",
         )
 
@@ -133,8 +139,8 @@ def order_place(*, user, cart: Cart, idempotency_key: str | None = None) -> Orde
     if idempotency_key is not None:
         idempotency_key = str(idempotency_key).strip()
         if not idempotency_key or len(idempotency_key) > 64:
-            raise ValidationError(
-                {"idempotency_key": "Use a key of 1 to 64 characters."}, code="invalid"
+            raise _field_error(
+                "idempotency_key", "Use a key of 1 to 64 characters.", code="invalid"
             )
         existing = Order.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is not None:

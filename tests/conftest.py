@@ -71,7 +71,7 @@ def session_store(request, settings):
     """Run the test once with sessions in the database and once with sessions in Redis."""
     if request.param == "redis":
         settings.CACHES = redis_cache_settings()
-        settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+        settings.SESSION_ENGINE = settings.SESSION_ENGINES["cache"]
         from django.core.cache import cache as redis_cache
 
         redis_cache.clear()

@@ -38,15 +38,21 @@ INSTALLED_APPS = [
     "accounts",
     "shop",
     "api",
+    "webclient",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's SessionMiddleware, refusing cookies that cannot be session keys and
+    # answering 503 (not 500, not "signed out") while the session store, Redis or the
+    # database is down; see accounts/outage.py.
+    "accounts.middleware.GuardedSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Replaces django.contrib.auth's: request.user comes from a snapshot kept in the session
+    # (no database query per request); see accounts/sessions.py.
+    "accounts.middleware.SessionAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -64,6 +70,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.site_header",
             ],
         },
     },
@@ -117,7 +124,9 @@ else:
 # --- Sessions -------------------------------------------------------------------------
 SESSION_ENGINES = {
     "db": "django.contrib.sessions.backends.db",
-    "cache": "django.contrib.sessions.backends.cache",
+    # Django's cache engine, except that an unreachable store is not mistaken for "no
+    # session" (accounts/session_store.py).
+    "cache": "accounts.session_store",
     "cached_db": "django.contrib.sessions.backends.cached_db",
     "signed_cookies": "django.contrib.sessions.backends.signed_cookies",
 }
@@ -133,6 +142,10 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 24 * 14)
 SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=1800)
 SESSION_ABSOLUTE_TIMEOUT_SECONDS = env.int("SESSION_ABSOLUTE_TIMEOUT_SECONDS", default=43200)
 SESSION_REMEMBER_ME_SECONDS = env.int("SESSION_REMEMBER_ME_SECONDS", default=60 * 60 * 24 * 14)
+# A signed-in session records its activity (and re-checks its user row) at most this often;
+# every other request reads the session and writes nothing. The idle timeout is measured
+# from the last recorded activity, so it is exact to within this many seconds.
+SESSION_ACTIVITY_THROTTLE_SECONDS = env.int("SESSION_ACTIVITY_THROTTLE_SECONDS", default=60)
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 
@@ -149,6 +162,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
+    # As long as the API's password inputs allow; a megabyte is refused, not hashed.
+    {"NAME": "accounts.validators.MaximumLengthValidator", "OPTIONS": {"max_length": 4096}},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -178,18 +193,82 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@example.com")
 
 # --- Django REST Framework and JWT ----------------------------------------------------
+# Only JWT bearer authentication on /api/: no session authentication there, so the API has
+# no CSRF surface. Every view is closed unless it says otherwise; errors share one JSON shape
+# (api/exceptions.py).
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
-    ],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.JWTBearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.StrictPageNumberPagination",
     "PAGE_SIZE": 20,
     "UNAUTHENTICATED_USER": None,
 }
 
+JWT_ALGORITHMS = ("HS256", "RS256", "EdDSA")
+JWT_ALGORITHM = env("JWT_ALGORITHM", default="HS256")
+if JWT_ALGORITHM not in JWT_ALGORITHMS:
+    raise environ.ImproperlyConfigured(
+        f"JWT_ALGORITHM must be one of {', '.join(JWT_ALGORITHMS)}, not {JWT_ALGORITHM!r}."
+    )
+# HS256 signs with a shared secret of its own (never SECRET_KEY); RS256 and EdDSA sign with
+# a private key and publish the public one at /.well-known/jwks.json.
 JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", default="")
+JWT_PRIVATE_KEY_FILE = env("JWT_PRIVATE_KEY_FILE", default="")
+JWT_PUBLIC_KEY_FILE = env("JWT_PUBLIC_KEY_FILE", default="")
+# The absolute cap on a refresh-token chain: rotation never extends a sign-in past this.
+JWT_REFRESH_MAX_AGE_SECONDS = env.int("JWT_REFRESH_MAX_AGE_SECONDS", default=7 * 24 * 3600)
+# "db" loads the user on every request, so deactivation and password changes bite at once;
+# "stateless" trusts the claims and touches neither the database nor Redis.
+JWT_USER_LOOKUP = env("JWT_USER_LOOKUP", default="db")
+if JWT_USER_LOOKUP not in ("db", "stateless"):
+    raise environ.ImproperlyConfigured(
+        f"JWT_USER_LOOKUP must be 'db' or 'stateless', not {JWT_USER_LOOKUP!r}."
+    )
+# With the denylist, ending a token sign-in (logout, revocation, password change) also
+# refuses its access tokens at once, at the cost of one Redis GET per request.
+JWT_ACCESS_DENYLIST = env.bool("JWT_ACCESS_DENYLIST", default=False)
+if JWT_ACCESS_DENYLIST and not REDIS_URL:
+    raise environ.ImproperlyConfigured(
+        "JWT_ACCESS_DENYLIST needs REDIS_URL: every worker must see the same denylist."
+    )
+JWT_LEEWAY_SECONDS = env.int("JWT_LEEWAY_SECONDS", default=10)
+if not 0 <= JWT_LEEWAY_SECONDS <= 30:
+    raise environ.ImproperlyConfigured("JWT_LEEWAY_SECONDS must be between 0 and 30.")
+
+
+def jwt_keys(
+    *, algorithm: str, signing_key: str, private_key_file: str, public_key_file: str
+) -> tuple[str, str]:
+    """
+    Return (signing key, verifying key) for SIMPLE_JWT: the shared secret for HS256, the
+    PEM key pair read from its files for RS256 and EdDSA ("" where not configured).
+    """
+    if algorithm == "HS256":
+        return signing_key, ""
+    if not (private_key_file and public_key_file):
+        return "", ""
+    keys = []
+    for name, path in (
+        ("JWT_PRIVATE_KEY_FILE", private_key_file),
+        ("JWT_PUBLIC_KEY_FILE", public_key_file),
+    ):
+        try:
+            keys.append(Path(path).read_text())
+        except OSError as exc:
+            raise environ.ImproperlyConfigured(f"{name}={path} cannot be read: {exc}") from exc
+    return keys[0], keys[1]
+
+
+_jwt_signing_key, _jwt_verifying_key = jwt_keys(
+    algorithm=JWT_ALGORITHM,
+    signing_key=JWT_SIGNING_KEY,
+    private_key_file=JWT_PRIVATE_KEY_FILE,
+    public_key_file=JWT_PUBLIC_KEY_FILE,
+)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_ACCESS_LIFETIME_SECONDS", default=300)),
     "REFRESH_TOKEN_LIFETIME": timedelta(
@@ -198,22 +277,43 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
-    "ALGORITHM": "HS256",
-    "SIGNING_KEY": JWT_SIGNING_KEY,
-    "LEEWAY": 0,
+    "ALGORITHM": JWT_ALGORITHM,
+    "SIGNING_KEY": _jwt_signing_key,
+    "VERIFYING_KEY": _jwt_verifying_key,
+    "ISSUER": env("JWT_ISSUER", default="sessions-vs-jwt-shop"),
+    "AUDIENCE": env("JWT_AUDIENCE", default="sessions-vs-jwt-shop-api"),
+    "LEEWAY": JWT_LEEWAY_SECONDS,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Access tokens carry a digest of the password hash: a password change makes every
+    # access token fail at once (in "db" user lookup mode).
+    "CHECK_REVOKE_TOKEN": True,
+    "CHECK_USER_IS_ACTIVE": True,
 }
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sessions vs JWT shop API",
     "DESCRIPTION": (
-        "The storefront's catalog, cart and orders, authenticated with JWT bearer tokens."
+        "The storefront's catalog, cart and orders, authenticated with JWT bearer tokens. "
+        "Every error answers with the same JSON object: `detail`, `code`, and for invalid "
+        "input `errors` (field name to messages)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs are public and never look at an Authorization header.
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False},
+    "PATH_CONVERTER_OVERRIDES": {
+        "api_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999_999_999_999},
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.document_error_responses",
+        "api.schema.document_text_inputs",
+    ],
 }
 
 LOGGING = {

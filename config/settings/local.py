@@ -9,7 +9,15 @@ never applies in production.
 import secrets
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, SIMPLE_JWT, env
+from .base import (
+    BASE_DIR,
+    JWT_ALGORITHM,
+    JWT_PRIVATE_KEY_FILE,
+    JWT_PUBLIC_KEY_FILE,
+    SIMPLE_JWT,
+    env,
+    jwt_keys,
+)
 
 
 def _local_secret(name: str) -> str:
@@ -24,5 +32,43 @@ def _local_secret(name: str) -> str:
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="") or _local_secret("secret_key")
+
+
+def _local_key_pair(algorithm: str) -> tuple[str, str]:
+    """Return the paths of var/jwt_<alg>_{private,public}.pem, generating the pair on first use."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    private_path = BASE_DIR / "var" / f"jwt_{algorithm.lower()}_private.pem"
+    public_path = BASE_DIR / "var" / f"jwt_{algorithm.lower()}_public.pem"
+    if not private_path.exists():
+        private_path.parent.mkdir(exist_ok=True)
+        if algorithm == "RS256":
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        else:
+            key = ed25519.Ed25519PrivateKey.generate()
+        private_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        private_path.chmod(0o600)
+        public_path.write_bytes(
+            key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+    return str(private_path), str(public_path)
+
+
 JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", default="") or _local_secret("jwt_signing_key")
-SIMPLE_JWT["SIGNING_KEY"] = JWT_SIGNING_KEY
+if JWT_ALGORITHM != "HS256" and not (JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE):
+    JWT_PRIVATE_KEY_FILE, JWT_PUBLIC_KEY_FILE = _local_key_pair(JWT_ALGORITHM)
+SIMPLE_JWT["SIGNING_KEY"], SIMPLE_JWT["VERIFYING_KEY"] = jwt_keys(
+    algorithm=JWT_ALGORITHM,
+    signing_key=JWT_SIGNING_KEY,
+    private_key_file=JWT_PRIVATE_KEY_FILE,
+    public_key_file=JWT_PUBLIC_KEY_FILE,
+)

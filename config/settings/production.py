@@ -6,7 +6,7 @@ environment, and the site refuses to start without it.
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import SIMPLE_JWT, env
+from .base import JWT_ALGORITHM, SIMPLE_JWT, env
 
 
 def _required(name: str) -> str:
@@ -23,12 +23,20 @@ if len(SECRET_KEY) < 50:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Set ALLOWED_HOSTS (comma-separated) for production.")
-JWT_SIGNING_KEY = _required("JWT_SIGNING_KEY")
-if len(JWT_SIGNING_KEY) < 43:
-    raise ImproperlyConfigured(
-        "JWT_SIGNING_KEY must hold at least 256 random bits (43+ characters)."
-    )
-SIMPLE_JWT["SIGNING_KEY"] = JWT_SIGNING_KEY
+if JWT_ALGORITHM == "HS256":
+    JWT_SIGNING_KEY = _required("JWT_SIGNING_KEY")
+    if len(JWT_SIGNING_KEY) < 43:
+        raise ImproperlyConfigured(
+            "JWT_SIGNING_KEY must hold at least 256 random bits (43+ characters)."
+        )
+    if JWT_SIGNING_KEY == SECRET_KEY:
+        raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from SECRET_KEY.")
+    SIMPLE_JWT["SIGNING_KEY"] = JWT_SIGNING_KEY
+else:
+    # base.py has read the key files; the private one signs, the public one verifies and
+    # is published as the JWKS. The api.E00x system checks validate the pair.
+    JWT_PRIVATE_KEY_FILE = _required("JWT_PRIVATE_KEY_FILE")
+    JWT_PUBLIC_KEY_FILE = _required("JWT_PUBLIC_KEY_FILE")
 
 # HTTPS only: cookies never travel in clear, and the __Host- prefix pins them to this
 # exact host and path so a sibling subdomain cannot plant or overwrite them.

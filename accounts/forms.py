@@ -1,0 +1,92 @@
+"""Storefront and admin forms for signing in and managing an account."""
+
+from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+
+from . import services
+
+
+class EmailLoginForm(AuthenticationForm):
+    """
+    Email and password, checked by accounts.services.credentials_authenticate (which
+    applies the brute-force lockout). The field names stay ``username`` and ``password``,
+    as Django's own login form has them, so scripts and benchmarks can post to it.
+    """
+
+    username = forms.EmailField(
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+    )
+    remember_me = forms.BooleanField(
+        label="Remember me",
+        required=False,
+        help_text="Stay signed in on this device for up to 14 days.",
+    )
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.locked: services.LoginLocked | None = None
+
+    def clean(self):
+        email = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if email and password:
+            try:
+                self.user_cache = services.credentials_authenticate(
+                    request=self.request, email=email, password=password
+                )
+            except services.LoginLocked as exc:
+                self.locked = exc
+                raise ValidationError(str(exc), code="locked") from exc
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+class AdminLoginForm(EmailLoginForm, AdminAuthenticationForm):
+    """The admin's sign-in: the same lockout, and staff only (Django's admin rule)."""
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        # "Remember me" belongs to the storefront; staff sessions keep the shorter limit.
+        del self.fields["remember_me"]
+
+
+class SignUpForm(forms.Form):
+    """A new customer account; the checks themselves run in accounts.services.user_sign_up."""
+
+    email = forms.EmailField(
+        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    first_name = forms.CharField(
+        label="First name",
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label="Last name",
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 8 characters; not a common password, not all digits.",
+    )
+    password_confirm = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        password, confirm = cleaned.get("password"), cleaned.get("password_confirm")
+        if password and confirm and password != confirm:
+            self.add_error("password_confirm", "The two passwords do not match.")
+        return cleaned

@@ -1,0 +1,255 @@
+"""
+Storefront account views: the user is identified by their session. Each view checks the
+request, calls accounts.services / accounts.selectors (and the session helpers in
+accounts.sessions), and renders; none of them decides anything on its own.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from shop.forms import add_service_error
+from shop.session_cart import session_cart_adopt
+
+from . import selectors, services, sessions
+from .forms import AdminLoginForm, EmailLoginForm, SignUpForm
+from .models import SignIn, User
+from .outage import answers_json
+
+
+def _current_user_row(request) -> User:
+    # request.user is built from the session's snapshot; writes that need the whole row
+    # (the password hash, to check the old password) read it fresh.
+    return User._default_manager.get(pk=request.user.pk)
+
+
+class LoginView(auth_views.LoginView):
+    """Sign in with email and password; 429 with a clear message while locked out."""
+
+    authentication_form = EmailLoginForm
+    template_name = "accounts/login.html"
+
+    def form_valid(self, form):
+        user = form.get_user()
+        sessions.session_sign_in(
+            request=self.request, user=user, remember=form.cleaned_data.get("remember_me", False)
+        )
+        session_cart_adopt(self.request, user=user)
+        messages.success(self.request, f"Signed in as {user.email}.")
+        return HttpResponseRedirect(self.get_success_url())
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.locked is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(form.locked.retry_after)
+        return response
+
+
+class AdminLoginView(LoginView):
+    """The admin's sign-in page, with the storefront's lockout and session bookkeeping."""
+
+    authentication_form = AdminLoginForm
+    template_name = "admin/login.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method == "GET" and admin.site.has_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_default_redirect_url(self):
+        return reverse("admin:index")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            {
+                **admin.site.each_context(self.request),
+                "title": "Log in",
+                "subtitle": None,
+                "app_path": self.request.get_full_path(),
+                "username": self.request.user.get_username(),
+            }
+        )
+        if not context.get(REDIRECT_FIELD_NAME):
+            context[REDIRECT_FIELD_NAME] = reverse("admin:index")
+        return context
+
+    def form_valid(self, form):
+        user = form.get_user()
+        sessions.session_sign_in(request=self.request, user=user, remember=False)
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class LogoutView(auth_views.LogoutView):
+    """Sign out (POST only): end this sign-in in the index and delete the session."""
+
+    def post(self, request, *args, **kwargs):
+        sessions.session_sign_out(request=request, reason=SignIn.EndReason.SIGNED_OUT)
+        messages.info(request, "You have signed out.")
+        return HttpResponseRedirect(self.get_success_url())
+
+
+@never_cache
+def signup(request):
+    """Create an account, sign it in and keep the visitor's cart."""
+    if request.user.is_authenticated:
+        return redirect("shop:catalog")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_sign_up(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                first_name=form.cleaned_data["first_name"],
+                last_name=form.cleaned_data["last_name"],
+            )
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        else:
+            sessions.session_sign_in(request=request, user=user, remember=False)
+            session_cart_adopt(request, user=user)
+            messages.success(request, f"Welcome! Your account {user.email} is ready.")
+            return redirect("shop:catalog")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """
+    Change the password: every other sign-in of the user ends at once (sessions and API
+    tokens); this one carries on under a new session key.
+    """
+
+    template_name = "accounts/password_change_form.html"
+    success_url = reverse_lazy("accounts:password_change_done")
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["user"] = _current_user_row(self.request)
+        return kwargs
+
+    def form_valid(self, form):
+        signin_id = sessions.session_signin_id(self.request)
+        keep = SignIn.objects.filter(pk=signin_id).first() if signin_id else None
+        try:
+            services.user_password_change(
+                user=form.user, new_password=form.cleaned_data["new_password1"], keep=keep
+            )
+        except ValidationError as exc:
+            form.add_error("new_password1", exc)
+            return self.form_invalid(form)
+        sessions.session_password_changed(request=self.request, user=form.user)
+        messages.success(self.request, "Your password was changed; your other sign-ins ended.")
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "accounts/password_change_done.html"
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset_form.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+    token_generator = default_token_generator
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Set a new password from a reset link; every sign-in of the user ends."""
+
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form):
+        try:
+            services.user_password_reset_complete(
+                user=form.user, new_password=form.cleaned_data["new_password1"]
+            )
+        except ValidationError as exc:
+            form.add_error("new_password1", exc)
+            return self.form_invalid(form)
+        self.request.session.pop(auth_views.INTERNAL_RESET_SESSION_TOKEN, None)
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
+
+
+@answers_json
+@never_cache
+@require_GET
+def me(request):
+    """The signed-in user as JSON: the session twin of the API's /api/me/."""
+    user = request.user
+    if not user.is_authenticated:
+        return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
+    return JsonResponse(
+        {
+            "id": user.pk,
+            "email": user.email,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "is_staff": user.is_staff,
+            "authenticated_by": "session",
+        }
+    )
+
+
+@never_cache
+@login_required
+@require_GET
+def devices(request):
+    """Every live sign-in of the user: browser sessions and API tokens."""
+    return render(
+        request,
+        "accounts/devices.html",
+        {
+            "devices": selectors.user_devices(user=request.user),
+            "current_signin_id": sessions.session_signin_id(request),
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_POST
+def device_revoke(request, signin_id):
+    """End one of the user's sign-ins; ending this one is a sign-out."""
+    try:
+        services.signin_revoke(user=request.user, sign_in_id=signin_id)
+    except SignIn.DoesNotExist as exc:
+        raise Http404("No such sign-in.") from exc
+    if str(signin_id) == sessions.session_signin_id(request):
+        sessions.session_sign_out(request=request, reason=SignIn.EndReason.REVOKED)
+        messages.info(request, "This device was signed out.")
+        return redirect("accounts:login")
+    messages.success(request, "That sign-in was ended.")
+    return redirect("accounts:devices")
+
+
+@never_cache
+@login_required
+@require_POST
+def devices_sign_out_others(request):
+    """End every sign-in of the user except this one."""
+    signin_id = sessions.session_signin_id(request)
+    keep = SignIn.objects.filter(pk=signin_id).first() if signin_id else None
+    ended = services.user_sign_out_everywhere(
+        user=request.user, reason=SignIn.EndReason.SIGNED_OUT_EVERYWHERE, keep=keep
+    )
+    messages.success(request, f"Signed out of {ended} other sign-in{'s' if ended != 1 else ''}.")
+    return redirect("accounts:devices")

@@ -1,0 +1,143 @@
+"""
+Small input and output serializers. Inputs check shape and type only (is it a whole
+number, is it text, within the bounds the schema publishes); every business rule — stock,
+passwords — is the core's, which checks the quantity bounds again.
+"""
+
+from rest_framework import serializers
+
+from accounts.models import SignIn
+from shop.services import MAX_LINE_QUANTITY
+
+# Ids are 64-bit in the database; anything larger cannot name a row and must not reach it.
+MAX_ID = 999_999_999_999_999_999
+
+
+# --- Inputs -----------------------------------------------------------------------------
+
+
+class CredentialsInput(serializers.Serializer):
+    email = serializers.CharField(max_length=254, trim_whitespace=False)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class RefreshInput(serializers.Serializer):
+    refresh = serializers.CharField(trim_whitespace=False)
+
+
+class TokenInput(serializers.Serializer):
+    token = serializers.CharField(trim_whitespace=False)
+
+
+class PasswordChangeInput(serializers.Serializer):
+    old_password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class ProductQueryInput(serializers.Serializer):
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="Text in name or description"
+    )
+    category = serializers.SlugField(
+        required=False, allow_blank=True, max_length=100, help_text="A category's slug"
+    )
+
+
+# The schema publishes a line's bounds, so a client can know them without trying.
+class CartItemInput(serializers.Serializer):
+    product = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    quantity = serializers.IntegerField(default=1, min_value=1, max_value=MAX_LINE_QUANTITY)
+
+
+class CartItemUpdateInput(serializers.Serializer):
+    """A PATCH: a body without ``quantity`` changes nothing."""
+
+    quantity = serializers.IntegerField(required=False, min_value=0, max_value=MAX_LINE_QUANTITY)
+
+
+# --- Outputs ----------------------------------------------------------------------------
+
+
+class HealthOutput(serializers.Serializer):
+    status = serializers.CharField()
+
+
+class TokenPairOutput(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class AccessTokenOutput(serializers.Serializer):
+    access = serializers.CharField()
+
+
+class EmptyOutput(serializers.Serializer):
+    pass
+
+
+class MeOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+
+
+class CategoryOutput(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+
+
+class ProductOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.SlugField()
+    description = serializers.CharField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    stock = serializers.IntegerField()
+    category = CategoryOutput()
+
+
+class CartProductOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+
+class CartLineOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    product = CartProductOutput()
+    quantity = serializers.IntegerField()
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class CartOutput(serializers.Serializer):
+    lines = CartLineOutput(many=True)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class OrderLineOutput(serializers.Serializer):
+    product = serializers.IntegerField(source="product_id")
+    product_name = serializers.CharField()
+    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    quantity = serializers.IntegerField()
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class OrderOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    created_at = serializers.DateTimeField()
+    lines = OrderLineOutput(many=True)
+
+
+class SignInOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=SignIn.Kind.choices)
+    browser = serializers.CharField()
+    os = serializers.CharField()
+    device = serializers.CharField()
+    ip_address = serializers.IPAddressField(allow_null=True)
+    user_agent = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    current = serializers.BooleanField()

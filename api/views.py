@@ -1,0 +1,396 @@
+"""
+API views: JSON over the shop core and the account services, the user identified by a JWT
+bearer token. Set them beside the storefront's views: the calls into shop.services,
+shop.selectors and accounts.services are the same; only the way the user is identified and
+the way the answer is rendered differ.
+
+Views validate the shape of their input with a serializer, call one service or selector,
+and render the result. Errors from the core (ValidationError, DoesNotExist, LoginLocked,
+TokenError) are turned into responses by api.exceptions, never caught here.
+"""
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, JsonResponse
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import selectors as account_selectors
+from accounts import services as account_services
+from accounts import tokens
+from accounts.models import SignIn
+from shop import selectors, services
+from shop.models import Product
+
+from . import serializers as s
+from .authentication import request_account
+from .schema import error_response
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+# --- Health and keys --------------------------------------------------------------------
+
+
+class HealthView(APIView):
+    """Liveness: no authentication, no database, no Redis. The API's benchmark floor."""
+
+    authentication_classes = ()
+    permission_classes = ()
+
+    @extend_schema(responses=s.HealthOutput, tags=["health"])
+    def get(self, request):
+        return Response({"status": "ok"})
+
+
+@require_GET
+@cache_control(public=True, max_age=300)
+def jwks(request):
+    """Publish the public key that verifies our tokens (RS256/EdDSA); 404 under HS256."""
+    document = tokens.jwks_document()
+    if document is None:
+        return JsonResponse(
+            {
+                "detail": "Tokens are signed with a shared secret; there is no public key.",
+                "code": "not_found",
+            },
+            status=status.HTTP_404_NOT_FOUND,
+        )
+    return JsonResponse(document)
+
+
+# --- Tokens -----------------------------------------------------------------------------
+
+
+class PublicTokenView(APIView):
+    """A token endpoint: the body carries the credential, so no Authorization header is read."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    def get_authenticate_header(self, request):
+        # Keeps a refused token a 401 (DRF turns a 401 without this header into a 403).
+        return 'Bearer realm="api"'
+
+
+class TokenObtainView(PublicTokenView):
+    """
+    Check the email and password, with the storefront's lockout, and start a token sign-in.
+    An unknown email, a wrong password and an inactive account get the same 400.
+    """
+
+    @extend_schema(
+        request=s.CredentialsInput,
+        responses={200: s.TokenPairOutput, 429: error_response(429)},
+        tags=["auth"],
+        summary="Sign in: trade email and password for an access and a refresh token",
+    )
+    def post(self, request):
+        data = _valid(s.CredentialsInput, request.data)
+        pair = tokens.token_obtain(request=request, email=data["email"], password=data["password"])
+        return Response(s.TokenPairOutput(pair).data)
+
+
+class TokenRefreshView(PublicTokenView):
+    """
+    Rotate a refresh token within its sign-in, never past the sign-in's absolute cap.
+    Presenting a refresh token that was already rotated ends every API sign-in of the user.
+    """
+
+    @extend_schema(
+        request=s.RefreshInput,
+        responses={200: s.TokenPairOutput, 401: error_response(401)},
+        tags=["auth"],
+        summary="Rotate a refresh token: a new pair; the old refresh token is used up",
+    )
+    def post(self, request):
+        data = _valid(s.RefreshInput, request.data)
+        return Response(s.TokenPairOutput(tokens.token_refresh(raw=data["refresh"])).data)
+
+
+class TokenVerifyView(PublicTokenView):
+    """Answer 200 if the token would be accepted now, 401 otherwise; ends nothing."""
+
+    @extend_schema(
+        request=s.TokenInput,
+        responses={200: s.EmptyOutput, 401: error_response(401)},
+        tags=["auth"],
+        summary="Tell whether an access or refresh token would be accepted now",
+    )
+    def post(self, request):
+        data = _valid(s.TokenInput, request.data)
+        tokens.token_verify(raw=data["token"])
+        return Response({})
+
+
+class LogoutView(PublicTokenView):
+    """
+    End the sign-in of the refresh token: its refresh tokens are blacklisted (and its access
+    tokens refused at once with JWT_ACCESS_DENYLIST). Logging out twice is not an error.
+    """
+
+    @extend_schema(
+        request=s.RefreshInput,
+        responses={204: None, 401: error_response(401)},
+        tags=["auth"],
+        summary="End the sign-in of this refresh token",
+    )
+    def post(self, request):
+        data = _valid(s.RefreshInput, request.data)
+        tokens.token_logout(raw=data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutAllView(APIView):
+    """End every token sign-in of the user, this one included."""
+
+    @extend_schema(
+        request=None,
+        responses={204: None},
+        tags=["auth"],
+        summary="End every API sign-in of the user (browser sessions carry on)",
+    )
+    def post(self, request):
+        tokens.user_token_signins_end(
+            user=request_account(request), reason=SignIn.EndReason.SIGNED_OUT_EVERYWHERE
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeView(APIView):
+    """
+    Change the password from this sign-in: every other sign-in of the user ends (browser
+    sessions too), every earlier access token stops working, and a new access token for
+    this sign-in comes back; its refresh token carries on.
+    """
+
+    @extend_schema(
+        request=s.PasswordChangeInput,
+        responses={200: s.AccessTokenOutput, 429: error_response(429)},
+        tags=["auth"],
+        summary="Change the password; every other sign-in ends; a new access token for this one",
+    )
+    def post(self, request):
+        data = _valid(s.PasswordChangeInput, request.data)
+        access = tokens.token_password_change(
+            request=request,
+            user=request_account(request),
+            sid=request.auth[tokens.SID_CLAIM],
+            old_password=data["old_password"],
+            new_password=data["new_password"],
+        )
+        return Response({"access": access})
+
+
+# --- Account ----------------------------------------------------------------------------
+
+
+class MeView(APIView):
+    """The signed-in user. In stateless mode, straight from the token's claims."""
+
+    @extend_schema(responses=s.MeOutput, tags=["account"])
+    def get(self, request):
+        user = request.user
+        return Response({"id": int(user.id), "email": user.email})
+
+
+class SignInListView(APIView):
+    """The user's live sign-ins: the same list as the storefront's devices page."""
+
+    @extend_schema(responses=s.SignInOutput(many=True), tags=["account"])
+    def get(self, request):
+        current = request.auth.get(tokens.SID_CLAIM)
+        devices = account_selectors.user_devices(user=request_account(request))
+        return Response(
+            s.SignInOutput([_device_fields(d, current) for d in devices], many=True).data
+        )
+
+
+def _device_fields(device, current_sid: str | None) -> dict:
+    sign_in = device.sign_in
+    return {
+        "id": sign_in.pk,
+        "kind": sign_in.kind,
+        "browser": device.browser,
+        "os": device.os,
+        "device": device.device,
+        "ip_address": sign_in.ip_address,
+        "user_agent": sign_in.user_agent,
+        "created_at": sign_in.created_at,
+        "last_seen_at": sign_in.last_seen_at,
+        "expires_at": sign_in.expires_at,
+        "current": str(sign_in.pk) == current_sid,
+    }
+
+
+class SignInDetailView(APIView):
+    @extend_schema(responses={204: None}, tags=["account"])
+    def delete(self, request, pk):
+        """Revoke one of the user's sign-ins: a browser session or an API token chain."""
+        account_services.signin_revoke(user=request_account(request), sign_in_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Catalog ----------------------------------------------------------------------------
+
+
+@extend_schema(tags=["catalog"])
+class ProductListView(generics.ListAPIView):
+    """Active products, by search text and category, a page at a time. No token needed."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    serializer_class = s.ProductOutput
+
+    def get_queryset(self):
+        query = _valid(s.ProductQueryInput, self.request.query_params)
+        return selectors.product_list(
+            query=query.get("search", ""), category_slug=query.get("category", "")
+        )
+
+    # The query serializer itself documents the parameters: its limits (length, slug
+    # pattern) are in the schema, not only enforced.
+    @extend_schema(parameters=[s.ProductQueryInput])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class ProductDetailView(APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    @extend_schema(responses=s.ProductOutput, tags=["catalog"])
+    def get(self, request, pk):
+        return Response(s.ProductOutput(selectors.product_get(pk=pk)).data)
+
+
+# --- Cart -------------------------------------------------------------------------------
+
+
+def _cart_response(user, status_code=status.HTTP_200_OK) -> Response:
+    lines = selectors.cart_lines(cart=selectors.cart_get_for_user(user=user))
+    return Response(
+        s.CartOutput({"lines": lines, "total": selectors.cart_total(lines=lines)}).data,
+        status=status_code,
+    )
+
+
+def _cart_line(user, pk: int):
+    """Return the line ``pk`` of the user's cart; 404 if the cart has no such line."""
+    lines = selectors.cart_lines(cart=selectors.cart_get_for_user(user=user))
+    line = next((line for line in lines if line.pk == pk), None)
+    if line is None:
+        raise Http404
+    return line
+
+
+class CartView(APIView):
+    """The user's one cart, the same one the storefront shows at /cart/."""
+
+    @extend_schema(responses=s.CartOutput, tags=["cart"])
+    def get(self, request):
+        return _cart_response(request_account(request))
+
+    @extend_schema(responses={204: None}, tags=["cart"])
+    def delete(self, request):
+        user = request_account(request)
+        services.cart_clear(cart=services.cart_get_or_create_for_user(user=user))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CartItemListView(APIView):
+    @extend_schema(request=s.CartItemInput, responses={201: s.CartOutput}, tags=["cart"])
+    def post(self, request):
+        """Add a quantity of a product to the cart (on top of any already there)."""
+        data = _valid(s.CartItemInput, request.data)
+        user = request_account(request)
+        try:
+            product = selectors.product_get(pk=data["product"])
+        except Product.DoesNotExist:
+            # A missing product in the body is bad input (400), not a missing resource (404).
+            raise ValidationError(
+                {"product": ValidationError("No such product.", code="does_not_exist")}
+            ) from None
+        services.cart_add_item(
+            cart=services.cart_get_or_create_for_user(user=user),
+            product=product,
+            quantity=data["quantity"],
+        )
+        return _cart_response(user, status.HTTP_201_CREATED)
+
+
+class CartItemDetailView(APIView):
+    @extend_schema(request=s.CartItemUpdateInput, responses=s.CartOutput, tags=["cart"])
+    def patch(self, request, pk):
+        """Set the line's quantity; 0 removes it; no quantity changes nothing."""
+        data = _valid(s.CartItemUpdateInput, request.data)
+        user = request_account(request)
+        line = _cart_line(user, pk)
+        if "quantity" in data:
+            services.cart_set_quantity(
+                cart=line.cart, product=line.product, quantity=data["quantity"]
+            )
+        return _cart_response(user)
+
+    @extend_schema(responses={204: None}, tags=["cart"])
+    def delete(self, request, pk):
+        line = _cart_line(request_account(request), pk)
+        services.cart_remove_item(cart=line.cart, product=line.product)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Orders -----------------------------------------------------------------------------
+
+
+class OrderListView(generics.ListAPIView):
+    """The user's orders, newest first: placed here or on the storefront."""
+
+    serializer_class = s.OrderOutput
+
+    def get_queryset(self):
+        return selectors.order_list(user=request_account(self.request))
+
+    @extend_schema(tags=["orders"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=None,
+        responses={201: s.OrderOutput},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                # What order_place accepts: 1 to 64 characters, not only spaces.
+                {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"},
+                OpenApiParameter.HEADER,
+                description="1 to 64 characters; a retry with the same key returns the same order.",
+            )
+        ],
+        tags=["orders"],
+        summary="Place an order from the cart",
+    )
+    def post(self, request):
+        user = request_account(request)
+        order = services.order_place(
+            user=user,
+            cart=services.cart_get_or_create_for_user(user=user),
+            idempotency_key=request.headers.get("Idempotency-Key"),
+        )
+        return Response(s.OrderOutput(order).data, status=status.HTTP_201_CREATED)
+
+
+class OrderDetailView(APIView):
+    @extend_schema(responses=s.OrderOutput, tags=["orders"])
+    def get(self, request, pk):
+        """One of the user's orders; another user's order is a 404."""
+        return Response(
+            s.OrderOutput(selectors.order_get(user=request_account(request), pk=pk)).data
+        )

@@ -1,0 +1,371 @@
+"""
+Read the benchmark's results (``bench/results/latest.json``, written by ``make bench``)
+into a summary the comparison page shows and ``docs/comparison.md`` prints as tables.
+
+Plain Python, no Django: ``scripts/render_comparison.py`` uses it without settings. Every
+field is read leniently (a missing one shows as "–"), so results from an older or a quick
+run still render, with what they have.
+"""
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+MISSING = "–"
+
+# The modes the page's "when to pick which" quotes, under template-friendly names.
+HEADLINE_MODES = {
+    "session_db": "session-db",
+    "session_cache": "session-cache",
+    "session_signed_cookies": "session-signed-cookies",
+    "jwt_db": "jwt-db-hs256",
+    "jwt_stateless": "jwt-stateless-hs256",
+    "jwt_denylist": "jwt-denylist-hs256",
+}
+
+
+@dataclass(frozen=True)
+class ModeRow:
+    """One measured mode (or floor) of the run."""
+
+    name: str
+    label: str
+    kind: str
+    path: str
+    available: bool
+    reason: str = ""
+    rps: float | None = None
+    floor_rps: float | None = None
+    ratio: float | None = None
+    ratio_min: float | None = None
+    ratio_max: float | None = None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    queries: float | None = None
+    redis_calls: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """One in-process micro-cost: what, and its median in microseconds."""
+
+    what: str
+    median_us: float | None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ScaleRow:
+    store: str
+    sessions: int
+    lookup_median_us: float | None
+    lookup_p99_us: float | None
+    bytes_per_session: float | None
+    skipped: str = ""
+
+
+@dataclass(frozen=True)
+class BenchSummary:
+    """What a run measured and on what: enough to quote it with its date and machine."""
+
+    date: datetime | None
+    machine: str
+    software: str
+    setup: str
+    load: str
+    commit: str
+    quick: bool
+    modes: list[ModeRow]
+    micro: list[Cost]
+    scale: list[ScaleRow]
+    token_rows: str
+    charts: list[str]
+
+    def mode(self, name: str) -> ModeRow | None:
+        """Return the mode called ``name`` if it was measured, else None."""
+        return next((m for m in self.modes if m.name == name and m.available), None)
+
+    @property
+    def headline(self) -> dict[str, ModeRow | None]:
+        """The modes the decision guide quotes, by template-friendly name."""
+        return {key: self.mode(name) for key, name in HEADLINE_MODES.items()}
+
+
+def results_read(path: Path) -> dict | None:
+    """Return the parsed results file, or None if it is missing or not valid JSON."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _date(value) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _machine(header: dict) -> str:
+    machine = header.get("machine") or {}
+    parts = [machine.get("cpu_model") or "unknown CPU"]
+    if machine.get("cores"):
+        parts.append(f"{machine['cores']} cores")
+    if machine.get("platform"):
+        parts.append(machine["platform"])
+    return ", ".join(parts)
+
+
+def _software(header: dict) -> str:
+    versions = header.get("versions") or {}
+    names = ("python", "Django", "djangorestframework-simplejwt", "PyJWT", "django-redis")
+    return ", ".join(f"{name} {versions[name]}" for name in names if versions.get(name))
+
+
+def _setup(header: dict) -> str:
+    settings = header.get("settings") or {}
+    run = header.get("run") or {}
+    parts = []
+    if run.get("server"):
+        parts.append(run["server"])
+    if run.get("loadgen"):
+        load = run["loadgen"]
+        if run.get("threads") and run.get("connections"):
+            load += f" -t{run['threads']} -c{run['connections']}"
+        parts.append(load)
+    if run.get("rounds") and run.get("duration_s"):
+        parts.append(f"{run['rounds']} round(s) of {run['duration_s']} s per mode")
+    if settings.get("database"):
+        database = f"database {settings['database']}"
+        if settings.get("conn_max_age") is not None:
+            database += f" (CONN_MAX_AGE {settings['conn_max_age']})"
+        parts.append(database)
+    if settings.get("password_hasher"):
+        parts.append(settings["password_hasher"])
+    return "; ".join(parts)
+
+
+def _load(header: dict) -> str:
+    load = (header.get("machine") or {}).get("load_average_at_start")
+    return " / ".join(f"{value:.2f}" for value in load) if load else MISSING
+
+
+def _commit(header: dict) -> str:
+    git = header.get("git") or {}
+    if not git.get("commit"):
+        return MISSING
+    return git["commit"][:10] + (" (uncommitted changes)" if git.get("dirty") else "")
+
+
+def _modes(data: dict) -> list[ModeRow]:
+    rows = []
+    for entry in data.get("modes") or []:
+        spread = entry.get("spread") or {}
+        rows.append(
+            ModeRow(
+                name=entry.get("name", "?"),
+                label=entry.get("label") or entry.get("name", "?"),
+                kind=entry.get("kind", "mode"),
+                path=entry.get("path", ""),
+                available=bool(entry.get("available")),
+                reason=entry.get("reason", ""),
+                rps=entry.get("rps"),
+                floor_rps=entry.get("floor_rps"),
+                ratio=entry.get("ratio"),
+                ratio_min=spread.get("ratio_min"),
+                ratio_max=spread.get("ratio_max"),
+                p50_ms=entry.get("p50_ms"),
+                p99_ms=entry.get("p99_ms"),
+                queries=entry.get("queries"),
+                redis_calls=entry.get("redis_calls"),
+                notes=list(entry.get("notes") or []),
+            )
+        )
+    return rows
+
+
+def _micro(micro: dict) -> list[Cost]:
+    costs = []
+    for algorithm, timing in (micro.get("jwt") or {}).items():
+        size = timing.get("token_bytes")
+        detail = f"{size}-byte token" if size else ""
+        for operation in ("verify", "sign"):
+            median = (timing.get(operation) or {}).get("median_us")
+            costs.append(Cost(f"JWT {operation}, {algorithm}", median, detail))
+    for store, timing in (micro.get("session_load") or {}).items():
+        if isinstance(timing, dict):
+            costs.append(Cost(f"session load, {store}", timing.get("median_us")))
+    for algorithm, timing in (micro.get("password_check") or {}).items():
+        parameters = timing.get("parameters") or {}
+        detail = ", ".join(
+            f"{k} {v}" for k, v in parameters.items() if k not in ("algorithm", "variety")
+        )
+        costs.append(Cost(f"password check, {algorithm}", timing.get("median_us"), detail))
+    return costs
+
+
+def _scale(scale: dict) -> tuple[list[ScaleRow], str]:
+    rows = []
+    for store in ("redis", "database"):
+        part = scale.get(store)
+        if not isinstance(part, list):
+            continue
+        for level in part:
+            lookup = level.get("lookup") or {}
+            rows.append(
+                ScaleRow(
+                    store=store,
+                    sessions=level.get("sessions", 0),
+                    lookup_median_us=lookup.get("median_us"),
+                    lookup_p99_us=lookup.get("p99_us"),
+                    bytes_per_session=level.get("bytes_per_session"),
+                    skipped=level.get("skipped", ""),
+                )
+            )
+    tokens = scale.get("token_rows") or {}
+    if not tokens:
+        token_rows = MISSING
+    elif not tokens.get("available"):
+        token_rows = tokens.get("reason", "not measured")
+    else:
+        parts = [
+            "one API sign-in adds "
+            + ", ".join(f"{n} +{c}" for n, c in (tokens.get("after_sign_in") or {}).items())
+        ]
+        if tokens.get("after_two_refreshes"):
+            parts.append(
+                "two refreshes add "
+                + ", ".join(f"{n} +{c}" for n, c in tokens["after_two_refreshes"].items())
+            )
+        token_rows = "; ".join(parts)
+    return rows, token_rows
+
+
+def summarize(data: dict) -> BenchSummary:
+    """Return the summary of a parsed ``latest.json``."""
+    header = data.get("header") or {}
+    scale_rows, token_rows = _scale(data.get("scale") or {})
+    return BenchSummary(
+        date=_date(header.get("date")),
+        machine=_machine(header),
+        software=_software(header),
+        setup=_setup(header),
+        load=_load(header),
+        commit=_commit(header),
+        quick=bool((header.get("run") or {}).get("quick")),
+        modes=_modes(data),
+        micro=_micro(data.get("micro") or {}),
+        scale=scale_rows,
+        token_rows=token_rows,
+        charts=list(data.get("charts") or []),
+    )
+
+
+def bench_summary(path: Path) -> BenchSummary | None:
+    """Return the summary of the results file at ``path``, or None if there is none."""
+    data = results_read(path)
+    return summarize(data) if data else None
+
+
+# --- Markdown, for docs/comparison.md ------------------------------------------------------
+
+
+def _fmt(value, spec: str) -> str:
+    return MISSING if value is None else format(value, spec)
+
+
+def _calls(value) -> str:
+    if value is None:
+        return MISSING
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(summary: BenchSummary | None, *, charts_href: str) -> str:
+    """
+    Return the benchmark section of the comparison document: the run's date, machine and
+    setup, the table of modes, the charts (linked relative to the document), the
+    micro-costs and the scale measurements.
+    """
+    if summary is None:
+        return (
+            "_No benchmark results yet: run `make bench` (about 10 minutes), then "
+            "`.venv/bin/python scripts/render_comparison.py` to fill this section._"
+        )
+    date = summary.date.strftime("%Y-%m-%d %H:%M UTC") if summary.date else MISSING
+    lines = [
+        f"Measured **{date}** on **{summary.machine}** (load average at start {summary.load}).",
+        "",
+        f"- Software: {summary.software or MISSING}",
+        f"- Setup: {summary.setup or MISSING}",
+        f"- Code: commit {summary.commit}",
+    ]
+    if summary.quick:
+        lines += [
+            "",
+            "> **Quick run** (one short round per mode): a smoke test of the harness, not "
+            "numbers to quote. Run `make bench` for the full measurement.",
+        ]
+    lines += [
+        "",
+        "| mode | endpoint | req/s | floor req/s | ratio to floor | spread | p50 ms | p99 ms "
+        "| queries/req | Redis/req |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    notes = []
+    for mode in summary.modes:
+        if not mode.available:
+            lines.append(
+                f"| {_cell(mode.label)} | `{mode.path}` | unavailable: {_cell(mode.reason)} "
+                "| | | | | | | |"
+            )
+            continue
+        spread = (
+            f"{mode.ratio_min:.2f}–{mode.ratio_max:.2f}"
+            if mode.ratio_min is not None and mode.ratio_max is not None
+            else MISSING
+        )
+        lines.append(
+            f"| {_cell(mode.label)} | `{mode.path}` | {_fmt(mode.rps, '.0f')} "
+            f"| {_fmt(mode.floor_rps, '.0f')} | {_fmt(mode.ratio, '.2f')} | {spread} "
+            f"| {_fmt(mode.p50_ms, '.2f')} | {_fmt(mode.p99_ms, '.2f')} "
+            f"| {_calls(mode.queries)} | {_calls(mode.redis_calls)} |"
+        )
+        notes += [f"- {mode.name}: {_cell(note)}" for note in mode.notes]
+    if notes:
+        lines += ["", "Notes from the run:", "", *notes]
+    if summary.charts:
+        lines.append("")
+        for chart in summary.charts:
+            title = Path(chart).stem.replace("_", " ")
+            lines.append(f"![{title}]({charts_href}/{chart})")
+    if summary.micro:
+        lines += ["", "| in process (median) | µs | |", "|---|--:|---|"]
+        for cost in summary.micro:
+            lines.append(
+                f"| {_cell(cost.what)} | {_fmt(cost.median_us, ',.0f')} | {_cell(cost.detail)} |"
+            )
+    if summary.scale:
+        lines += [
+            "",
+            "| session store | sessions stored | lookup median µs | lookup p99 µs "
+            "| bytes/session |",
+            "|---|--:|--:|--:|--:|",
+        ]
+        for row in summary.scale:
+            if row.skipped:
+                lines.append(
+                    f"| {row.store} | {row.sessions:,} | skipped: {_cell(row.skipped)} | | |"
+                )
+                continue
+            lines.append(
+                f"| {row.store} | {row.sessions:,} | {_fmt(row.lookup_median_us, '.0f')} "
+                f"| {_fmt(row.lookup_p99_us, '.0f')} | {_fmt(row.bytes_per_session, '.0f')} |"
+            )
+    lines += ["", f"Token tables: {summary.token_rows}."]
+    return "\n".join(lines)

@@ -1,0 +1,389 @@
+"""
+Run the shop as a small cluster on this machine (``make cluster``).
+
+- Instances A and B: the same site under gunicorn (DEBUG off, ``config.settings.cluster``:
+  production's settings with plain HTTP allowed on loopback) on two ports, sharing one
+  PostgreSQL database and one Redis. Sessions live in Redis (``SESSION_BACKEND=cache``),
+  tokens are signed with RS256 by a throwaway key pair generated for the run, and the
+  access-token denylist is on (``JWT_ACCESS_DENYLIST``), so a sign-out on one instance is
+  seen by the other at once.
+- The resource server (``resource_server/app.py``): a separate process that holds only the
+  public key, fetched from A's ``/.well-known/jwks.json``. No database, no Redis.
+
+The script creates the database if needed, migrates it, loads the demo data, collects the
+static files into a temporary directory, starts the three processes, prints their URLs and
+keeps them running until Ctrl-C. ``tests/test_cluster.py`` drives the same functions.
+
+Configuration: ``DATABASE_URL`` (PostgreSQL; default
+postgres://postgres@127.0.0.1:5432/cluster_demo), ``REDIS_URL`` (default
+redis://127.0.0.1:6379/8), or the command-line options (``--help``).
+"""
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cluster_demo"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/8"
+DEFAULT_PORTS = (8001, 8002, 8003)
+# Environment variables the processes inherit; everything else is set here, so a
+# developer's own settings cannot change what the cluster runs.
+PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+
+
+class ClusterError(RuntimeError):
+    """A step of starting the cluster failed; the message carries the step's output."""
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str = DEFAULT_REDIS_URL
+    ports: tuple[int, int, int] = DEFAULT_PORTS
+    workers: int = 2
+    algorithm: str = "RS256"
+    cache_key_prefix: str = "cluster"
+    access_lifetime_seconds: int = 300
+    leeway_seconds: int = 10
+    # Drop and recreate the database first (tests); otherwise reuse it if it exists.
+    fresh_database: bool = False
+
+
+@dataclass
+class Cluster:
+    """The running cluster: its URLs, and where its keys and logs are."""
+
+    a: str
+    b: str
+    resource_server: str
+    workdir: Path
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def dead(self) -> list[str]:
+        """Return the names of the processes that have exited."""
+        return [name for name, process in self.processes.items() if process.poll() is not None]
+
+    def log_tail(self, name: str, lines: int = 20) -> str:
+        path = self.workdir / f"{name}.log"
+        return _tail(path.read_text(errors="replace"), lines) if path.exists() else ""
+
+
+# --- Keys, database, environment ---------------------------------------------------------
+
+
+def key_pair_write(directory: Path, *, algorithm: str) -> tuple[Path, Path]:
+    """Generate a throwaway key pair for the algorithm; return (private, public) PEM paths."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    if algorithm == "RS256":
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    elif algorithm == "EdDSA":
+        key = ed25519.Ed25519PrivateKey.generate()
+    else:
+        raise ClusterError(f"The cluster signs with RS256 or EdDSA, not {algorithm}.")
+    private_path = directory / "jwt_private.pem"
+    public_path = directory / "jwt_public.pem"
+    private_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    private_path.chmod(0o600)
+    public_path.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private_path, public_path
+
+
+def _database_name_and_server(database_url: str) -> tuple[str, str]:
+    parts = urllib.parse.urlsplit(database_url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ClusterError(f"The cluster needs PostgreSQL; {database_url!r} is not.")
+    name = parts.path.lstrip("/")
+    if not name:
+        raise ClusterError(f"{database_url!r} names no database.")
+    # Connect to the server's maintenance database to create or drop ours.
+    server = urllib.parse.urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+    return name, server
+
+
+def database_create(database_url: str, *, fresh: bool = False) -> None:
+    """Create the database if it does not exist (``fresh``: drop it first)."""
+    import psycopg
+    from psycopg import sql
+
+    name, server = _database_name_and_server(database_url)
+    with psycopg.connect(server, autocommit=True, connect_timeout=5) as connection:
+        if fresh:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if not exists:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def database_drop(database_url: str) -> None:
+    """Drop the database, closing whatever connections are still open to it."""
+    import psycopg
+    from psycopg import sql
+
+    name, server = _database_name_and_server(database_url)
+    with psycopg.connect(server, autocommit=True, connect_timeout=5) as connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def site_env(config: ClusterConfig, *, workdir: Path, keys: tuple[Path, Path]) -> dict[str, str]:
+    """Return the environment both instances run with: one secret, one database, one Redis."""
+    env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings.cluster",
+            # Shared by A and B: each must read the sessions and CSRF tokens of the other.
+            "SECRET_KEY": secrets.token_urlsafe(64),
+            "ALLOWED_HOSTS": f"{HOST},localhost",
+            "DATABASE_URL": config.database_url,
+            "REDIS_URL": config.redis_url,
+            "CACHE_KEY_PREFIX": config.cache_key_prefix,
+            "SESSION_BACKEND": "cache",
+            "JWT_ALGORITHM": config.algorithm,
+            "JWT_PRIVATE_KEY_FILE": str(keys[0]),
+            "JWT_PUBLIC_KEY_FILE": str(keys[1]),
+            "JWT_ACCESS_DENYLIST": "true",
+            "JWT_ACCESS_LIFETIME_SECONDS": str(config.access_lifetime_seconds),
+            "JWT_LEEWAY_SECONDS": str(config.leeway_seconds),
+            "STATIC_ROOT": str(workdir / "static"),
+        }
+    )
+    return env
+
+
+def resource_server_env(config: ClusterConfig, *, jwks_url: str) -> dict[str, str]:
+    """Return the resource server's environment: where the keys are, and nothing else."""
+    env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
+    env.update(
+        {
+            "JWKS_URL": jwks_url,
+            "JWT_ALGORITHMS": config.algorithm,
+            "JWT_LEEWAY_SECONDS": str(config.leeway_seconds),
+        }
+    )
+    return env
+
+
+# --- Processes ---------------------------------------------------------------------------
+
+
+def _tail(text: str, lines: int = 20) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def manage(*args: str, env: dict[str, str], timeout: int = 300) -> None:
+    """Run a management command with the cluster's environment; raise ClusterError if it fails."""
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed arguments, our own manage.py.
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ClusterError(f"manage.py {' '.join(args)}: no answer within {timeout} s") from exc
+    if done.returncode:
+        raise ClusterError(
+            f"manage.py {' '.join(args)} failed:\n{_tail(done.stdout + done.stderr)}"
+        )
+
+
+def prepare(env: dict[str, str]) -> None:
+    """Migrate the shared database, load the demo data and collect the static files."""
+    manage("migrate", "--noinput", env=env)
+    manage("seed_demo", env=env)
+    manage("collectstatic", "--noinput", env=env)
+
+
+def gunicorn(
+    app: str, *, port: int, env: dict[str, str], workers: int, log: Path
+) -> subprocess.Popen:
+    """Start gunicorn serving ``app`` on HOST:port; its output goes to ``log``."""
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        app,
+        f"--bind={HOST}:{port}",
+        f"--workers={workers}",
+        "--timeout=30",
+        "--graceful-timeout=5",
+    ]
+    with log.open("w") as log_file:
+        return subprocess.Popen(  # noqa: S603 - fixed arguments.
+            command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a gunicorn master (it stops its workers) and wait for it."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def wait_until_serving(process: subprocess.Popen, url: str, *, timeout: float = 60) -> None:
+    """Return once ``url`` answers 200; raise ClusterError if the process dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ClusterError(f"the server for {url} exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own http URL.
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass  # Not listening yet.
+        time.sleep(0.2)
+    raise ClusterError(f"{url} was not answering after {timeout:.0f} s")
+
+
+@contextmanager
+def cluster(config: ClusterConfig) -> Iterator[Cluster]:
+    """Prepare the shared services, run A, B and the resource server, stop them on exit."""
+    with tempfile.TemporaryDirectory(prefix="cluster-") as tmp, ExitStack() as running:
+        workdir = Path(tmp)
+        keys = key_pair_write(workdir, algorithm=config.algorithm)
+        env = site_env(config, workdir=workdir, keys=keys)
+        database_create(config.database_url, fresh=config.fresh_database)
+        prepare(env)
+
+        port_a, port_b, port_rs = config.ports
+        state = Cluster(
+            a=f"http://{HOST}:{port_a}",
+            b=f"http://{HOST}:{port_b}",
+            resource_server=f"http://{HOST}:{port_rs}",
+            workdir=workdir,
+        )
+
+        def start(name: str, app: str, port: int, process_env: dict[str, str]):
+            process = gunicorn(
+                app, port=port, env=process_env, workers=config.workers, log=workdir / f"{name}.log"
+            )
+            state.processes[name] = process
+            running.callback(stop, process)
+            return process
+
+        try:
+            site = "config.wsgi:application"
+            started = [
+                (start("a", site, port_a, env), state.a),
+                (start("b", site, port_b, env), state.b),
+            ]
+            for process, url in started:
+                wait_until_serving(process, f"{url}/healthz")
+            # A is serving, so the resource server can fetch the public key at start.
+            rs_env = resource_server_env(config, jwks_url=f"{state.a}/.well-known/jwks.json")
+            rs = start("resource_server", "resource_server.app:create_app()", port_rs, rs_env)
+            wait_until_serving(rs, f"{state.resource_server}/healthz")
+        except ClusterError as exc:
+            logs = "\n".join(f"--- {name}.log\n{state.log_tail(name)}" for name in state.processes)
+            raise ClusterError(f"{exc}\n{logs}") from exc
+        yield state
+
+
+# --- make cluster ------------------------------------------------------------------------
+
+
+def _postgres_url_from_env() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    return url if url.startswith(("postgres://", "postgresql://")) else DEFAULT_DATABASE_URL
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Stop the same way on SIGTERM (a process manager, `timeout`) as on Ctrl-C: through the
+    # cleanup that stops every server, so none is left behind.
+    signal.signal(signal.SIGTERM, _interrupt)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=_postgres_url_from_env())
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL)
+    parser.add_argument(
+        "--ports",
+        type=int,
+        nargs=3,
+        default=DEFAULT_PORTS,
+        metavar=("A", "B", "RESOURCE_SERVER"),
+    )
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per process")
+    parser.add_argument("--algorithm", choices=("RS256", "EdDSA"), default="RS256")
+    options = parser.parse_args(argv)
+    config = ClusterConfig(
+        database_url=options.database_url,
+        redis_url=options.redis_url,
+        ports=tuple(options.ports),
+        workers=options.workers,
+        algorithm=options.algorithm,
+    )
+    print(f"Preparing {config.database_url} (migrate, demo data, static files)...", flush=True)
+    try:
+        with cluster(config) as running:
+            print(
+                "\nCluster up; Ctrl-C stops everything.\n"
+                f"  instance A        {running.a}/   (storefront, /api/, /app/)\n"
+                f"  instance B        {running.b}/\n"
+                f"  resource server   {running.resource_server}/whoami"
+                "   (public key only, fetched from A's /.well-known/jwks.json)\n"
+                f"  shared            {config.database_url}, {config.redis_url}"
+                f" (key prefix {config.cache_key_prefix!r})\n\n"
+                f"Sign in on {running.a}/accounts/login/ and open {running.b}/accounts/me/;\n"
+                f"get a token from {running.a}/api/auth/token/ and send it to"
+                f" {running.b}/api/me/ and {running.resource_server}/whoami.\n"
+                "Demo sign-ins: alice@example.com / demo-pass-2026 (see README).",
+                flush=True,
+            )
+            while not (dead := running.dead()):
+                time.sleep(0.5)
+            for name in dead:
+                print(f"{name} exited:\n{running.log_tail(name)}", file=sys.stderr)
+            return 1
+    except KeyboardInterrupt:
+        print("\nStopped.", flush=True)
+        return 0
+    except ClusterError as exc:
+        print(f"cluster: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Refresh-token chains under real concurrency: PostgreSQL row locks, several threads."""
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test import RequestFactory
+from rest_framework_simplejwt.exceptions import TokenError
+
+from accounts import services, tokens
+from accounts.models import SignIn
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _run_in_threads(targets):
+    barrier = threading.Barrier(len(targets))
+    outcomes = []
+    lock = threading.Lock()
+
+    def worker(target):
+        try:
+            barrier.wait()
+            result = target()
+        except Exception as exc:  # Recorded: the test asserts which errors happened.
+            result = exc
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=worker, args=(target,)) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+def _signed_in_user():
+    user = UserFactory()
+    pair = tokens.token_signin_start(user=user, request=RequestFactory().post("/"))
+    return user, pair
+
+
+def test_the_same_refresh_token_raced_by_four_clients_rotates_once_and_is_caught():
+    user, pair = _signed_in_user()
+    outcomes = _run_in_threads([lambda: tokens.token_refresh(raw=pair.refresh)] * 4)
+    assert sum(isinstance(o, tokens.TokenPair) for o in outcomes) == 1
+    # The first late-comer is caught reusing the token and ends the sign-in; any later one
+    # finds the sign-in already ended.
+    refused = [o for o in outcomes if not isinstance(o, tokens.TokenPair)]
+    assert all(isinstance(o, TokenError) for o in refused)
+    assert any(isinstance(o, tokens.RefreshTokenReused) for o in refused)
+    assert not SignIn.objects.filter(user=user, ended_at__isnull=True).exists()
+
+
+def test_a_refresh_racing_a_sign_out_everywhere_never_deadlocks():
+    for _ in range(5):
+        user, pair = _signed_in_user()
+        outcomes = _run_in_threads(
+            [
+                lambda pair=pair: tokens.token_refresh(raw=pair.refresh),
+                lambda user=user: services.user_sign_out_everywhere(
+                    user=user, reason=SignIn.EndReason.ADMIN
+                ),
+            ]
+        )
+        unexpected = [o for o in outcomes if isinstance(o, Exception)]
+        assert all(isinstance(o, TokenError) for o in unexpected), unexpected
+        # Whatever the order, the chain is dead afterwards, a freshly rotated token included.
+        assert SignIn.objects.get(user=user).ended_at is not None
+        for new in [o for o in outcomes if isinstance(o, tokens.TokenPair)]:
+            with pytest.raises(TokenError):
+                tokens.token_refresh(raw=new.refresh)

@@ -1,0 +1,304 @@
+"""
+The browser client at /app/, driven in Debian's Chromium through Playwright against the
+live server: signing in, where the tokens are (and are not) kept, the cart, the refresh
+on 401, checkout, and the storefront showing the same cart and orders.
+"""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from tests.conftest import CHROMIUM
+from tests.factories import ProductFactory, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+EMAIL = "kim@example.com"
+ACCESS_LIFETIME_SECONDS = 2
+
+# Every own enumerable global of the page whose value is a string, to show the tokens are
+# not lying around as globals either.
+STRING_GLOBALS = """
+() => Object.keys(window)
+  .map(name => { try { return window[name]; } catch { return null; } })
+  .filter(value => typeof value === "string")
+"""
+
+
+@pytest.fixture
+def short_lived_access(settings):
+    """Access tokens that expire ACCESS_LIFETIME_SECONDS after issue, with no leeway."""
+    settings.SIMPLE_JWT = {
+        **settings.SIMPLE_JWT,
+        "ACCESS_TOKEN_LIFETIME": timedelta(seconds=ACCESS_LIFETIME_SECONDS),
+        "LEEWAY": 0,
+    }
+
+
+@pytest.fixture
+def catalog(live_server):
+    return {
+        "kettle": ProductFactory(name="Blue Kettle", price=Decimal("12.50"), stock=5),
+        "teapot": ProductFactory(name="Red Teapot", price=Decimal("20.00"), stock=5),
+    }
+
+
+@pytest.fixture
+def shopper(catalog, password):
+    return UserFactory(email=EMAIL, password=password)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium for the whole module; each test gets fresh contexts (no shared state)."""
+    from playwright.sync_api import sync_playwright
+
+    # Django refuses database calls in a thread where an asyncio event loop is running (a
+    # guard for async views). Playwright's sync API keeps such a loop in this thread for as
+    # long as the browser lives but runs no Django code on it, so here the guard would only
+    # stop the tests' own fixtures: lift it for this module while the browser is up.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Client:
+    """One browser tab on the client, with the API traffic it has seen."""
+
+    def __init__(self, browser, live_server):
+        self.context = browser.new_context()
+        self.context.set_default_timeout(10_000)
+        self.page = self.context.new_page()
+        self.base_url = live_server.url
+        self.exchanges = []  # (method, path, status, request headers)
+        self.token_pairs = []
+        self.csp_violations = []
+        self.page.on("response", self._record)
+        self.page.on("console", self._console)
+
+    def _record(self, response):
+        path = response.url.removeprefix(self.base_url)
+        request = response.request
+        self.exchanges.append((request.method, path, response.status, request.headers))
+
+    def _console(self, message):
+        if "Content Security Policy" in message.text or "Trusted Type" in message.text:
+            self.csp_violations.append(message.text)
+
+    def calls(self, method, path):
+        return [status for m, p, status, _ in self.exchanges if m == method and p == path]
+
+    def open(self):
+        self.page.goto(self.base_url + reverse("webclient:app"))
+        self.page.wait_for_selector("body[data-ready=true]")
+        return self
+
+    def sign_in(self, password, email=EMAIL):
+        self.page.get_by_label("Email").fill(email)
+        self.page.get_by_label("Password").fill(password)
+        with self.page.expect_response(lambda response: response.url.endswith("/token/")) as sent:
+            self.page.get_by_role("button", name="Sign in").click()
+        self.token_pairs.append(sent.value.json())
+        self.page.get_by_role("heading", name="Products").wait_for()
+        return self
+
+    def add_to_cart(self, name, quantity=1):
+        self.page.get_by_label(f"Quantity of {name}").fill(str(quantity))
+        self.page.get_by_role("button", name=f"Add {name} to cart").click()
+        self.page.get_by_role("status").filter(has_text=f"Added {quantity} × {name}").wait_for()
+
+    def tab(self, name):
+        """The client's own navigation button for a screen: Products, Cart or Orders."""
+        navigation = self.page.get_by_role("navigation", name="Client")
+        return navigation.get_by_role("button", name=re.compile(f"^{name}"))
+
+    def place_order(self) -> str:
+        """Check the cart out; return the new order's name as the orders screen shows it."""
+        self.tab("Cart").click()
+        self.page.get_by_role("button", name="Place order").click()
+        self.page.get_by_role("status").filter(has_text="placed").wait_for()
+        self.page.get_by_role("heading", name="Your orders").wait_for()
+        return self.page.locator("#orders-body th").first.inner_text()
+
+    def wait_for_access_expiry(self):
+        self.page.locator("#token-clock[data-state=expired]").wait_for(
+            timeout=(ACCESS_LIFETIME_SECONDS + 3) * 1000
+        )
+
+
+@pytest.fixture
+def client_tab(browser, live_server, shopper):
+    tab = Client(browser, live_server)
+    yield tab.open()
+    tab.context.close()
+
+
+@pytest.fixture
+def other_device(browser, live_server, shopper):
+    tab = Client(browser, live_server)
+    yield tab.open()
+    tab.context.close()
+
+
+@pytest.fixture
+def storefront(browser, live_server, shopper, password):
+    """Another browser, signed in to the storefront (a session) as the same user."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(live_server.url + reverse("accounts:login"))
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    yield page
+    context.close()
+
+
+def test_tokens_are_kept_in_page_memory_only(client_tab, password):
+    client_tab.sign_in(password)
+    page = client_tab.page
+
+    (pair,) = client_tab.token_pairs
+    tokens = [pair["access"], pair["refresh"]]
+    assert page.evaluate("localStorage.length") == 0
+    assert page.evaluate("sessionStorage.length") == 0
+    cookies = page.evaluate("document.cookie")
+    assert not any(token in cookies for token in tokens)
+    assert not any(token in value for value in page.evaluate(STRING_GLOBALS) for token in tokens)
+    assert client_tab.context.cookies() == []
+
+
+def test_signing_in_shows_who_and_the_access_token_countdown(client_tab, password):
+    client_tab.sign_in(password)
+
+    assert client_tab.page.locator("#who").inner_text() == EMAIL
+    assert re.fullmatch(
+        r"Access token expires in \d+:\d\d", client_tab.page.locator("#token-clock").inner_text()
+    )
+
+
+def test_a_wrong_password_is_refused_with_the_servers_message(client_tab):
+    client_tab.page.get_by_label("Email").fill(EMAIL)
+    client_tab.page.get_by_label("Password").fill("not-the-password")
+    client_tab.page.get_by_role("button", name="Sign in").click()
+
+    alert = client_tab.page.get_by_role("alert")
+    alert.filter(has_text="correct email and password").wait_for()
+    assert client_tab.page.get_by_role("heading", name="Sign in to the API").is_visible()
+
+
+def test_reloading_the_page_means_signing_in_again(client_tab, password):
+    client_tab.sign_in(password)
+
+    client_tab.page.reload()
+    client_tab.page.wait_for_selector("body[data-ready=true]")
+
+    assert client_tab.page.get_by_role("heading", name="Sign in to the API").is_visible()
+    assert not client_tab.page.get_by_role("heading", name="Products").is_visible()
+
+
+def test_searching_narrows_the_products(client_tab, password):
+    client_tab.sign_in(password)
+    page = client_tab.page
+
+    page.get_by_label("Search products").fill("teapot")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_text("Page 1 · 1 product").wait_for()
+
+    assert page.locator("#products-body th").all_inner_texts() == ["Red Teapot"]
+
+
+def test_an_expired_access_token_is_refreshed_once_and_the_request_retried(
+    short_lived_access, client_tab, password
+):
+    client_tab.sign_in(password)
+    client_tab.wait_for_access_expiry()
+
+    client_tab.add_to_cart("Blue Kettle", 2)
+
+    assert client_tab.calls("POST", "/api/cart/items/") == [401, 201]
+    assert client_tab.calls("POST", "/api/auth/token/refresh/") == [200]
+    assert client_tab.page.locator("#cart-count").inner_text() == "2"
+
+
+def test_the_client_returns_to_sign_in_when_the_refresh_is_refused(
+    short_lived_access, client_tab, other_device, password
+):
+    client_tab.sign_in(password)
+    other_device.sign_in(password)
+    other_device.page.get_by_role("button", name="Sign out of every API sign-in").click()
+    other_device.page.get_by_role("heading", name="Sign in to the API").wait_for()
+    client_tab.wait_for_access_expiry()
+
+    client_tab.tab("Cart").click()
+
+    client_tab.page.get_by_role("heading", name="Sign in to the API").wait_for()
+    assert client_tab.calls("POST", "/api/auth/token/refresh/") == [401]
+    assert "sign in again" in client_tab.page.get_by_role("alert").inner_text()
+
+
+def test_the_cart_filled_in_the_client_is_the_storefronts_cart(client_tab, storefront, password):
+    client_tab.sign_in(password)
+    client_tab.add_to_cart("Red Teapot", 3)
+
+    storefront.goto(client_tab.base_url + reverse("shop:cart"))
+
+    assert storefront.get_by_role("row", name=re.compile("Red Teapot")).is_visible()
+    assert storefront.get_by_test_id("cart-total").inner_text() == "$60.00"
+
+
+def test_an_order_placed_in_the_client_is_in_the_storefronts_order_history(
+    client_tab, storefront, password
+):
+    client_tab.sign_in(password)
+    client_tab.add_to_cart("Blue Kettle")
+    order = client_tab.place_order()
+
+    storefront.goto(client_tab.base_url + reverse("shop:order_list"))
+
+    assert storefront.get_by_role("link", name=order).is_visible()
+
+
+def test_each_checkout_sends_an_idempotency_key_of_its_own(client_tab, password):
+    client_tab.sign_in(password)
+    client_tab.add_to_cart("Blue Kettle")
+    client_tab.place_order()
+    client_tab.tab("Products").click()
+    client_tab.add_to_cart("Red Teapot")
+    client_tab.place_order()
+
+    keys = [
+        headers.get("idempotency-key")
+        for method, path, _, headers in client_tab.exchanges
+        if (method, path) == ("POST", "/api/orders/")
+    ]
+    assert len(keys) == 2
+    assert all(re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", key) for key in keys)
+    assert keys[0] != keys[1]
+
+
+def test_every_screen_works_under_the_content_security_policy(client_tab, password):
+    client_tab.sign_in(password)
+    client_tab.add_to_cart("Blue Kettle")
+    client_tab.tab("Cart").click()
+    client_tab.page.get_by_role("heading", name="Your cart").wait_for()
+    client_tab.place_order()
+
+    assert client_tab.csp_violations == []

@@ -1,0 +1,70 @@
+"""Benchmark results on the comparison page: dated, with the machine, or "run make bench"."""
+
+import pytest
+
+from compare.benchmark import MISSING, summarize
+
+from .conftest import compare_page, sample_results
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_page_shows_the_run_s_date_and_machine(client, results_file):
+    results_file(sample_results())
+    html = compare_page(client).content.decode()
+    assert "2026-11-20 14:05 UTC" in html
+    assert "Test CPU 9000, 2 cores, Linux-test" in html
+
+
+def test_the_page_lists_every_measured_mode_with_its_ratio(client, results_file):
+    results_file(sample_results())
+    bench = compare_page(client).context["bench"]
+    assert [mode.name for mode in bench.modes if mode.available] == [
+        "session-db",
+        "session-cache",
+        "jwt-db-hs256",
+        "jwt-stateless-hs256",
+        "jwt-denylist-hs256",
+    ]
+    html = compare_page(client).content.decode()
+    assert '<td class="num">0.86</td>' in html
+
+
+def test_the_advice_quotes_the_measured_numbers(client, results_file):
+    results_file(sample_results())
+    html = compare_page(client).content.decode()
+    assert "0.51× the unauthenticated floor" in html
+    assert "stateless checking ran at 0.86× the floor" in html
+    assert "(0.60× the floor)" in html
+
+
+def test_an_unmeasured_mode_says_why(client, results_file):
+    results_file(sample_results())
+    html = compare_page(client).content.decode()
+    assert "not measured: server did not start" in html
+
+
+def test_a_quick_run_is_flagged_as_not_for_quoting(client, results_file):
+    data = sample_results()
+    data["header"]["run"]["quick"] = True
+    results_file(data)
+    assert "quick run" in compare_page(client).content.decode()
+
+
+def test_without_results_the_page_says_to_run_make_bench(client, results_file):
+    html = compare_page(client).content.decode()
+    assert 'data-testid="bench-missing"' in html
+    assert "make bench" in html
+
+
+def test_a_results_file_that_is_not_json_counts_as_none(client, results_file, tmp_path):
+    (tmp_path / "latest.json").write_text("{ half a file")
+    assert 'data-testid="bench-missing"' in compare_page(client).content.decode()
+
+
+def test_a_summary_of_an_empty_results_file_has_no_gaps_that_crash():
+    summary = summarize({})
+    assert summary.date is None
+    assert summary.commit == MISSING
+    assert summary.modes == []
+    assert summary.headline["session_cache"] is None

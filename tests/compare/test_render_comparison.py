@@ -1,0 +1,182 @@
+"""scripts/render_comparison.py: the benchmark section of docs/comparison.md, from latest.json."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scripts.render_comparison import (
+    BEGIN,
+    END,
+    FAILURES_BEGIN,
+    FAILURES_END,
+    failure_table,
+    main,
+)
+
+from .conftest import sample_results
+
+ROOT = Path(__file__).resolve().parents[2]
+HAND_WRITTEN_ABOVE = "# Comparison\n\nWritten by hand.\n\n"
+HAND_WRITTEN_BELOW = "\n\n## After\n\nAlso by hand.\n"
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A document with an empty generated section and a results file beside it, repo-shaped."""
+    doc = tmp_path / "docs" / "comparison.md"
+    doc.parent.mkdir()
+    doc.write_text(f"{HAND_WRITTEN_ABOVE}{BEGIN}\n{END}{HAND_WRITTEN_BELOW}")
+    results = tmp_path / "bench" / "results" / "latest.json"
+    results.parent.mkdir(parents=True)
+    results.write_text(json.dumps(sample_results()))
+    return doc, results
+
+
+def render(doc, results, *extra) -> int:
+    return main(["--doc", str(doc), "--results", str(results), *extra])
+
+
+def generated(doc) -> str:
+    text = doc.read_text()
+    return text[text.index(BEGIN) + len(BEGIN) : text.index(END)]
+
+
+def test_the_section_states_the_date_machine_and_setup_of_the_run(repo):
+    doc, results = repo
+    assert render(doc, results) == 0
+    section = generated(doc)
+    assert "Measured **2026-11-20 14:05 UTC** on **Test CPU 9000, 2 cores, Linux-test**" in section
+    assert "wrk -t2 -c8" in section
+    assert "3 round(s) of 5 s per mode" in section
+    assert "commit 0123456789" in section
+
+
+def test_the_section_has_a_row_per_mode_with_its_numbers(repo):
+    doc, results = repo
+    render(doc, results)
+    section = generated(doc)
+    assert (
+        "| session, Redis store | `/accounts/me/` | 510 | 1000 | 0.51 | 0.49–0.53 | 4.50 | 12.25 "
+        "| 0 | 1 |"
+    ) in section
+    assert "| session, signed cookies | `/accounts/me/` | unavailable: server did not start |" in (
+        section
+    )
+    assert "| JWT verify, HS256 | 46 | 231-byte token |" in section
+    assert "| database | 1,000,000 | skipped: insert would take 20 min |" in section
+
+
+def test_the_charts_are_linked_relative_to_the_document(repo):
+    doc, results = repo
+    render(doc, results)
+    assert "![ratio](../bench/results/ratio.svg)" in generated(doc)
+    assert "![latency](../bench/results/latency.svg)" in generated(doc)
+
+
+def test_only_the_marked_section_changes(repo):
+    doc, results = repo
+    render(doc, results)
+    text = doc.read_text()
+    assert text.startswith(HAND_WRITTEN_ABOVE + BEGIN)
+    assert text.endswith(END + HAND_WRITTEN_BELOW)
+
+
+def test_rendering_twice_changes_nothing_the_second_time(repo):
+    doc, results = repo
+    render(doc, results)
+    first = doc.read_text()
+    render(doc, results)
+    assert doc.read_text() == first
+
+
+def test_without_results_the_section_says_how_to_make_them(repo, tmp_path):
+    doc, _ = repo
+    assert render(doc, tmp_path / "missing.json") == 0
+    assert "run `make bench`" in generated(doc)
+
+
+def test_a_quick_run_is_flagged(repo):
+    doc, results = repo
+    data = sample_results()
+    data["header"]["run"]["quick"] = True
+    results.write_text(json.dumps(data))
+    render(doc, results)
+    assert "**Quick run**" in generated(doc)
+
+
+def test_check_reports_a_stale_document_without_changing_it(repo):
+    doc, results = repo
+    before = doc.read_text()
+    assert render(doc, results, "--check") == 1
+    assert doc.read_text() == before
+
+
+def test_check_passes_once_the_document_is_rendered(repo):
+    doc, results = repo
+    render(doc, results)
+    assert render(doc, results, "--check") == 0
+
+
+def test_a_document_without_markers_is_refused_and_left_alone(repo):
+    doc, results = repo
+    doc.write_text("No markers here.\n")
+    assert render(doc, results) == 2
+    assert doc.read_text() == "No markers here.\n"
+
+
+def test_the_project_s_comparison_document_has_the_markers(tmp_path):
+    text = (ROOT / "docs" / "comparison.md").read_text()
+    assert text.index(BEGIN) < text.index(END)
+
+
+FAILURE_DOC = """# What still works
+
+Rules.
+
+## The table
+
+| mode | Redis down |
+|---|---|
+| session | 503 |
+
+**After the outage.** It recovers.
+
+## Tests
+
+- tests/outage/
+"""
+
+
+@pytest.fixture
+def failures(repo):
+    doc, _ = repo
+    doc.write_text(doc.read_text() + f"\n{FAILURES_BEGIN}\n{FAILURES_END}\n")
+    path = doc.parent / "failure-table.md"
+    path.write_text(FAILURE_DOC)
+    return path
+
+
+def test_the_failure_table_is_copied_from_the_outage_suite_s_document(repo, failures):
+    doc, results = repo
+    assert render(doc, results, "--failures", str(failures)) == 0
+    text = doc.read_text()
+    copied = text[text.index(FAILURES_BEGIN) + len(FAILURES_BEGIN) : text.index(FAILURES_END)]
+    assert "| session | 503 |" in copied
+    assert "**After the outage.** It recovers." in copied
+    assert "## Tests" not in copied
+
+
+def test_without_the_outage_suite_s_document_the_section_says_so(repo, failures):
+    doc, results = repo
+    failures.unlink()
+    render(doc, results, "--failures", str(failures))
+    assert "is not there yet" in doc.read_text()
+
+
+def test_the_project_s_comparison_document_carries_the_current_failure_table():
+    text = (ROOT / "docs" / "comparison.md").read_text()
+    copied = text[text.index(FAILURES_BEGIN) + len(FAILURES_BEGIN) : text.index(FAILURES_END)]
+    assert copied.strip() == failure_table(ROOT / "docs" / "failure-table.md"), (
+        "docs/failure-table.md changed: run scripts/render_comparison.py"
+    )

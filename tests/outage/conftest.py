@@ -1,0 +1,65 @@
+"""Fixtures for the outage tests: the site's cache and sessions in a Redis of the test's own."""
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import ProductFactory, UserFactory
+from tests.storefront_helpers import sign_in
+
+
+def private_redis_cache_settings(url: str) -> dict:
+    """The CACHES setting of config/settings/base.py, pointed at ``url``."""
+    return {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "outage",
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "PARSER_CLASS": "redis.connection._HiredisParser",
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+            },
+        }
+    }
+
+
+@pytest.fixture
+def redis_server(private_redis, settings):
+    """
+    Put the cache, and so the sessions (SESSION_BACKEND=cache) and the sign-in lockout, in
+    a redis-server of the test's own that the test may stop and start.
+    """
+    settings.CACHES = private_redis_cache_settings(private_redis.url)
+    settings.SESSION_ENGINE = settings.SESSION_ENGINES["cache"]
+    return private_redis
+
+
+@pytest.fixture
+def product(db):
+    return ProductFactory(stock=10)
+
+
+@pytest.fixture
+def shopper(db, password):
+    return UserFactory(password=password)
+
+
+@pytest.fixture
+def signed_in(client, shopper, password, redis_server):
+    """A browser signed in as ``shopper`` by session, in the private Redis."""
+    response = sign_in(client, shopper, password)
+    assert response.status_code == 302, response.content
+    # Show the "Signed in as" message now, so later pages only say what they know.
+    assert client.get(response["Location"]).status_code == 200
+    return client
+
+
+def add_to_cart(client, product, quantity=1):
+    return client.post(
+        reverse("shop:product_detail", kwargs={"slug": product.slug}), {"quantity": quantity}
+    )
+
+
+def place_order(client, key):
+    return client.post(reverse("shop:checkout"), {"idempotency_key": key})

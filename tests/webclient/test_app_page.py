@@ -1,0 +1,58 @@
+"""The browser client's page: a static shell with a strict Content-Security-Policy."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+
+@pytest.fixture
+def app_page(client):
+    return client.get(reverse("webclient:app"))
+
+
+def csp_directives(response) -> dict[str, str]:
+    policy = response["Content-Security-Policy"]
+    return dict(
+        (part.strip().split(" ", 1) + [""])[:2] for part in policy.split(";") if part.strip()
+    )
+
+
+def test_the_client_page_is_served_at_app(app_page):
+    assert app_page.status_code == 200
+    assert app_page["Content-Type"].startswith("text/html")
+
+
+def test_the_client_page_only_runs_scripts_from_its_own_origin(app_page):
+    directives = csp_directives(app_page)
+
+    assert directives["default-src"] == "'none'"
+    assert directives["script-src"] == "'self'"
+    assert directives["connect-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert directives["require-trusted-types-for"] == "'script'"
+
+
+def test_the_client_page_has_no_inline_script_and_loads_nothing_from_other_hosts(app_page):
+    html = app_page.content.decode()
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, flags=re.S)
+
+    assert scripts
+    assert all(re.search(r'\bsrc="/static/', attributes) for attributes, _ in scripts)
+    assert all(body.strip() == "" for _, body in scripts)
+    assert not re.search(r"\son[a-z]+=", html)
+    assert not re.search(r"""(?:src|href)=["'](?:https?:)?//""", html)
+
+
+def test_the_client_page_is_the_same_for_everyone(client, user, password):
+    anonymous = client.get(reverse("webclient:app"))
+    client.login(email=user.email, password=password)
+    signed_in = client.get(reverse("webclient:app"))
+
+    assert anonymous.content == signed_in.content
+    assert "Cookie" not in anonymous.get("Vary", "")
+    assert not anonymous.cookies
+
+
+def test_the_client_page_refuses_to_be_posted_to(client):
+    assert client.post(reverse("webclient:app")).status_code == 405

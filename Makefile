@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrate seed clean check-deploy audit loadtest
+.PHONY: help run test lint format migrate seed clean check-deploy audit loadtest bench bench-quick bench-wrk
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -57,6 +57,29 @@ audit: $(VENV)/.dev  ## Check the pinned requirements for known vulnerabilities 
 .PHONY: cluster
 cluster: $(VENV)/.runtime  ## Two instances + a public-key-only resource server on shared PostgreSQL and Redis (Ctrl-C stops).
 	$(PY) scripts/cluster.py $(CLUSTER_ARGS)
+
+# The benchmark (README "Benchmark"). Redis: keys under the "bench" prefix in
+# BENCH_REDIS_URL, removed afterwards; BENCH_SCALE_REDIS_URL must be a database of its own
+# (empty, or pass BENCH_ARGS=--flush-scale-db). DATABASE_URL as usual (default: SQLite in var/).
+BENCH_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/5)
+BENCH_SCALE_REDIS_URL ?= redis://127.0.0.1:6379/6
+BENCH := DJANGO_SETTINGS_MODULE=config.settings.bench REDIS_URL=$(BENCH_REDIS_URL) \
+	BENCH_SCALE_REDIS_URL=$(BENCH_SCALE_REDIS_URL) $(PY) manage.py bench
+
+bench: $(VENV)/.runtime bench-wrk  ## Benchmark sessions vs JWT under gunicorn + wrk (< 10 min).
+	$(BENCH) $(BENCH_ARGS)
+
+bench-quick: $(VENV)/.runtime bench-wrk  ## The same benchmark, every mode briefly (< 1 min).
+	$(BENCH) --quick $(BENCH_ARGS)
+
+bench-wrk:  ## Install wrk if missing (apt-get, as root); else the bench falls back to Python.
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing wrk with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else \
+	    echo "wrk is missing (apt-get install -y wrk as root); using the less accurate Python load generator"; \
+	  fi; }
 
 clean:  ## Remove the virtualenv, the SQLite database and collected static files.
 	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -1,0 +1,150 @@
+"""
+What the benchmark measures: two edges, each with an unauthenticated floor, and the
+authentication modes of each edge as environment settings of the same site.
+
+A mode is only a set of environment variables (the contract the settings read) plus the
+credential a client presents; the benchmark starts the same gunicorn command for every
+mode, so nothing but those variables differs between them.
+"""
+
+from dataclasses import dataclass, field
+
+from shop.demo import DEMO_PASSWORD, DEMO_USERS
+
+# Every mode signs in as the first demo customer (alice@example.com).
+DEMO_EMAIL = DEMO_USERS[0]["email"]
+DEMO_CREDENTIALS = {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+
+LOGIN_PATH = "/accounts/login/"
+TOKEN_PATH = "/api/auth/token/"  # noqa: S105 - a URL path, not a secret
+TOKEN_REFRESH_PATH = "/api/auth/token/refresh/"  # noqa: S105 - a URL path
+
+# Targets from issue 5, part 3, as ratios to the edge's floor measured in the same run.
+TARGET_JWT_STATELESS = 0.85
+TARGET_SESSION_REDIS = 0.75
+TARGET_JWT_DB = 0.6
+
+ASYMMETRIC_ALGORITHMS = ("RS256", "EdDSA")
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One way into the site, with its floor: the same kind of view without authentication."""
+
+    name: str
+    floor_path: str
+    floor_label: str
+
+
+EDGES = {
+    "storefront": Edge("storefront", "/healthz", "floor: storefront /healthz"),
+    "api": Edge("api", "/api/healthz/", "floor: API /api/healthz/"),
+}
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One authenticated configuration, driven at ``path`` with a ``credential``."""
+
+    name: str
+    label: str
+    edge: str
+    path: str
+    credential: str  # "session" (cookie from /accounts/login/) or "token" (Bearer access)
+    env: dict[str, str] = field(default_factory=dict)
+    needs_redis: bool = False
+    jwt_algorithm: str | None = None
+    target: float | None = None
+    # The fast-path claims of issue 5: queries and Redis round trips per request. A
+    # measurement that contradicts them is reported as a note beside the numbers.
+    expect_queries: int | None = None
+    expect_redis_calls: int | None = None
+
+    @property
+    def floor(self) -> Edge:
+        return EDGES[self.edge]
+
+
+def _session_modes() -> list[Mode]:
+    def session(name, label, backend, **kwargs):
+        return Mode(
+            name=name,
+            label=label,
+            edge="storefront",
+            path="/accounts/me/",
+            credential="session",
+            env={"SESSION_BACKEND": backend},
+            **kwargs,
+        )
+
+    return [
+        session("session-db", "session, database store", "db"),
+        session(
+            "session-cache",
+            "session, Redis store",
+            "cache",
+            needs_redis=True,
+            target=TARGET_SESSION_REDIS,
+            expect_queries=0,
+            expect_redis_calls=1,
+        ),
+        session("session-cached-db", "session, Redis + database", "cached_db", needs_redis=True),
+        session("session-signed-cookies", "session, signed cookies", "signed_cookies"),
+    ]
+
+
+def _jwt_modes(algorithm: str) -> list[Mode]:
+    def jwt(kind, label, env, **kwargs):
+        return Mode(
+            name=f"jwt-{kind}-{algorithm.lower()}",
+            label=f"{label} ({algorithm})",
+            edge="api",
+            path="/api/me/",
+            credential="token",
+            env={**env, "JWT_ALGORITHM": algorithm},
+            jwt_algorithm=algorithm,
+            **kwargs,
+        )
+
+    return [
+        jwt("db", "JWT, database user lookup", {"JWT_USER_LOOKUP": "db"}, target=TARGET_JWT_DB),
+        jwt(
+            "stateless",
+            "JWT, stateless",
+            {"JWT_USER_LOOKUP": "stateless"},
+            target=TARGET_JWT_STATELESS,
+            expect_queries=0,
+            expect_redis_calls=0,
+        ),
+        # The denylist is the revocation check a stateless token otherwise lacks, so it is
+        # measured on top of the stateless lookup: one Redis round trip, no query.
+        jwt(
+            "denylist",
+            "JWT, stateless + Redis denylist",
+            {"JWT_USER_LOOKUP": "stateless", "JWT_ACCESS_DENYLIST": "1"},
+            needs_redis=True,
+            expect_queries=0,
+            expect_redis_calls=1,
+        ),
+    ]
+
+
+def all_modes(*, asymmetric_algorithm: str = "RS256") -> list[Mode]:
+    """Return every mode, the storefront's first, JWT with HS256 and one asymmetric algorithm."""
+    if asymmetric_algorithm not in ASYMMETRIC_ALGORITHMS:
+        raise ValueError(
+            f"asymmetric algorithm must be one of {', '.join(ASYMMETRIC_ALGORITHMS)}, "
+            f"not {asymmetric_algorithm!r}"
+        )
+    return [*_session_modes(), *_jwt_modes("HS256"), *_jwt_modes(asymmetric_algorithm)]
+
+
+def select_modes(modes: list[Mode], names: list[str] | None) -> list[Mode]:
+    """Keep the modes named (all when ``names`` is empty); reject unknown names."""
+    if not names:
+        return modes
+    known = {mode.name: mode for mode in modes}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"unknown mode(s): {', '.join(unknown)}; known: {', '.join(known)}")
+    return [known[name] for name in names]

@@ -1,0 +1,226 @@
+"""
+The run's outputs: the printed tables, ``latest.json`` and the header that says what
+machine, code and settings produced the numbers.
+"""
+
+import json
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+PACKAGES = (
+    "Django",
+    "djangorestframework",
+    "djangorestframework-simplejwt",
+    "PyJWT",
+    "cryptography",
+    "django-redis",
+    "redis",
+    "hiredis",
+    "psycopg",
+    "gunicorn",
+    "argon2-cffi",
+)
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def git_commit(root: Path) -> dict:
+    def git(*args) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=False
+        ).stdout.strip()
+
+    # The results themselves do not make the code that produced them dirty.
+    changes = git("status", "--porcelain", "--", ".", ":(exclude)bench/results")
+    return {"commit": git("rev-parse", "HEAD") or None, "dirty": bool(changes)}
+
+
+def versions() -> dict:
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def machine() -> dict:
+    return {
+        "cpu_model": cpu_model(),
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
+
+
+def header(*, root: Path, settings_summary: dict, run: dict) -> dict:
+    return {
+        "schema": SCHEMA_VERSION,
+        "date": datetime.now(tz=UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "versions": versions(),
+        "git": git_commit(root),
+        "settings": settings_summary,
+        "run": run,
+    }
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write ``data`` to ``path`` atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    tmp.replace(path)
+
+
+def _num(value, fmt: str, missing: str = "-") -> str:
+    return missing if value is None else format(value, fmt)
+
+
+def _calls(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
+
+
+def format_table(entries: list[dict]) -> str:
+    """The main table: one row per floor and mode."""
+    columns = [
+        ("mode", "<", 26),
+        ("req/s", ">", 7),
+        ("floor/s", ">", 7),
+        ("ratio", ">", 6),
+        ("spread", ">", 11),
+        ("target", ">", 9),
+        ("p50 ms", ">", 7),
+        ("p99 ms", ">", 7),
+        ("queries/req", ">", 11),
+        ("redis/req", ">", 9),
+    ]
+    lines = ["  ".join(f"{name:{align}{width}}" for name, align, width in columns)]
+    lines.append("  ".join("-" * width for _, _, width in columns))
+    notes = []
+    for entry in entries:
+        if not entry.get("available"):
+            lines.append(f"{entry['name']:<26}  unavailable: {entry.get('reason', '')}")
+            continue
+        spread = entry.get("spread") or {}
+        if entry.get("kind") == "floor":
+            spread_text = (
+                f"{spread.get('rps_min', 0):.0f}-{spread.get('rps_max', 0):.0f}/s"
+                if spread.get("rps_min") is not None
+                else "-"
+            )
+        elif spread.get("ratio_min") is not None:
+            spread_text = f"{spread['ratio_min']:.2f}-{spread['ratio_max']:.2f}"
+        else:
+            spread_text = "-"
+        target = entry.get("target")
+        target_text = "-"
+        if target is not None:
+            target_text = f"{target:.2f} {'met' if entry.get('meets_target') else 'MISS'}"
+        cells = [
+            entry["name"],
+            _num(entry.get("rps"), ".0f"),
+            _num(entry.get("floor_rps"), ".0f"),
+            _num(entry.get("ratio"), ".2f"),
+            spread_text,
+            target_text,
+            _num(entry.get("p50_ms"), ".2f"),
+            _num(entry.get("p99_ms"), ".2f"),
+            _calls(entry.get("queries")),
+            _calls(entry.get("redis_calls")),
+        ]
+        lines.append(
+            "  ".join(
+                f"{cell:{align}{width}}"
+                for cell, (_, align, width) in zip(cells, columns, strict=True)
+            )
+        )
+        notes += [f"  {entry['name']}: {note}" for note in entry.get("notes", [])]
+    if notes:
+        lines += ["", "notes:", *notes]
+    return "\n".join(lines)
+
+
+def format_micro(micro: dict) -> str:
+    if not micro:
+        return ""
+    lines = ["micro-costs (in process, median of repeats):"]
+    for algorithm, costs in micro.get("jwt", {}).items():
+        lines.append(
+            f"  JWT {algorithm:<6} sign {costs['sign']['median_us']:8.1f} us   "
+            f"verify {costs['verify']['median_us']:8.1f} us   token {costs['token_bytes']} B"
+        )
+    for store, timing in micro.get("session_load", {}).items():
+        if isinstance(timing, dict):
+            lines.append(f"  session load, {store:<16} {timing['median_us']:8.1f} us")
+        else:
+            lines.append(f"  session load, {store:<16} {timing}")
+    for algorithm, timing in micro.get("password_check", {}).items():
+        parameters = ", ".join(f"{k} {v}" for k, v in timing["parameters"].items())
+        lines.append(
+            f"  password check, {algorithm:<14} {timing['median_us'] / 1000:8.1f} ms"
+            f"   ({parameters})"
+        )
+    return "\n".join(lines)
+
+
+def format_scale(scale: dict) -> str:
+    if not scale:
+        return ""
+    lines = ["scale (session lookups as the store fills):"]
+    for store in ("redis", "database"):
+        part = scale.get(store)
+        if isinstance(part, str):
+            lines.append(f"  {store}: {part}")
+            continue
+        for level in part or []:
+            if "skipped" in level:
+                lines.append(
+                    f"  {store:<8} {level['sessions']:>9,} sessions: skipped, {level['skipped']}"
+                )
+                continue
+            size = _num(level.get("bytes_per_session"), ".0f", "n/a")
+            if "memory_usage_median_bytes" in level:
+                size += f" (MEMORY USAGE {level['memory_usage_median_bytes']:.0f})"
+            lines.append(
+                f"  {store:<8} {level['sessions']:>9,} sessions: lookup "
+                f"{level['lookup']['median_us']:7.1f} us (p99 {level['lookup']['p99_us']:.1f}), "
+                f"{size} B/session, written in {level['write_s']:.1f} s"
+            )
+    tokens = scale.get("token_rows")
+    if tokens:
+        if not tokens.get("available"):
+            lines.append(f"  token-table rows per sign-in: {tokens['reason']}")
+        else:
+            after = tokens["after_sign_in"]
+            lines.append(
+                "  token-table rows per API sign-in: "
+                + ", ".join(f"{name} +{count}" for name, count in after.items())
+            )
+            if "after_two_refreshes" in tokens:
+                lines.append(
+                    "  ... after two refreshes: "
+                    + ", ".join(
+                        f"{name} +{count}" for name, count in tokens["after_two_refreshes"].items()
+                    )
+                )
+            elif "refresh" in tokens:
+                lines.append(f"  ... refresh: {tokens['refresh']}")
+    return "\n".join(lines)

@@ -1,0 +1,67 @@
+"""Pieces of the run that would fail quietly: which modes run, what a run cleans up."""
+
+import pytest
+import redis as redis_lib
+
+from bench.modes import all_modes, select_modes
+from bench.runner import MODE_VARIABLES, RunConfig, Runner
+from tests.conftest import TEST_REDIS_URL, redis_cache_settings
+
+
+def test_every_mode_has_its_own_name_and_the_issue_s_targets_are_attached():
+    modes = all_modes()
+    assert len({mode.name for mode in modes}) == len(modes) == 10
+    targets = {mode.name: mode.target for mode in modes if mode.target}
+    assert targets == {
+        "session-cache": 0.75,
+        "jwt-db-hs256": 0.6,
+        "jwt-db-rs256": 0.6,
+        "jwt-stateless-hs256": 0.85,
+        "jwt-stateless-rs256": 0.85,
+    }
+
+
+def test_the_asymmetric_algorithm_can_be_eddsa_but_not_a_made_up_one():
+    assert "jwt-stateless-eddsa" in {m.name for m in all_modes(asymmetric_algorithm="EdDSA")}
+    with pytest.raises(ValueError, match="asymmetric algorithm"):
+        all_modes(asymmetric_algorithm="none")
+
+
+def test_selecting_an_unknown_mode_is_an_error_that_lists_the_known_ones():
+    with pytest.raises(ValueError, match="unknown mode.*session-db"):
+        select_modes(all_modes(), ["session-mongo"])
+
+
+def test_a_mode_s_environment_does_not_inherit_another_mode_s_variables(monkeypatch):
+    monkeypatch.setenv("JWT_ACCESS_DENYLIST", "1")
+    monkeypatch.setenv("SESSION_BACKEND", "cache")
+    stateless = next(m for m in all_modes() if m.name == "jwt-stateless-hs256")
+    env = Runner(RunConfig()).mode_env(stateless)
+    assert "JWT_ACCESS_DENYLIST" not in env
+    assert "SESSION_BACKEND" not in env
+    assert env["JWT_USER_LOOKUP"] == "stateless"
+    assert set(MODE_VARIABLES) >= set(stateless.env)
+
+
+def test_the_quick_preset_measures_every_mode_briefly_and_scale_at_ten_thousand_only():
+    quick = RunConfig.quick_preset()
+    assert (quick.duration_s, quick.rounds, quick.scale_sizes) == (1, 1, (10_000,))
+    assert quick.mode_names == []
+
+
+@pytest.mark.redis
+def test_clean_up_deletes_only_keys_under_the_bench_prefix(settings):
+    settings.REDIS_URL = TEST_REDIS_URL
+    settings.CACHES = redis_cache_settings(prefix="bench")
+    settings.BENCH_CACHE_KEY_PREFIX = "bench"
+    client = redis_lib.Redis.from_url(TEST_REDIS_URL)
+    client.set("bench:1:django.contrib.sessions.cacheabc", b"x")
+    client.set("shop:1:django.contrib.sessions.cacheabc", b"y")
+    try:
+        Runner(RunConfig()).clean_up_redis()
+        assert client.exists("bench:1:django.contrib.sessions.cacheabc") == 0
+        assert client.exists("shop:1:django.contrib.sessions.cacheabc") == 1
+    finally:
+        client.delete(
+            "bench:1:django.contrib.sessions.cacheabc", "shop:1:django.contrib.sessions.cacheabc"
+        )

@@ -36,6 +36,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from config import keypairs  # noqa: E402 - needs the repository root on sys.path.
+
 HOST = "127.0.0.1"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cluster_demo"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/8"
@@ -87,30 +92,11 @@ class Cluster:
 
 def key_pair_write(directory: Path, *, algorithm: str) -> tuple[Path, Path]:
     """Generate a throwaway key pair for the algorithm; return (private, public) PEM paths."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-
-    if algorithm == "RS256":
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    elif algorithm == "EdDSA":
-        key = ed25519.Ed25519PrivateKey.generate()
-    else:
+    if algorithm not in keypairs.ALGORITHMS:
         raise ClusterError(f"The cluster signs with RS256 or EdDSA, not {algorithm}.")
     private_path = directory / "jwt_private.pem"
     public_path = directory / "jwt_public.pem"
-    private_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    private_path.chmod(0o600)
-    public_path.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
+    keypairs.key_pair_write(algorithm=algorithm, private_path=private_path, public_path=public_path)
     return private_path, public_path
 
 

@@ -8,6 +8,8 @@ never applies in production.
 
 import secrets
 
+from config.keypairs import key_pair_write
+
 from .base import *  # noqa: F403
 from .base import (
     BASE_DIR,
@@ -36,30 +38,10 @@ SECRET_KEY = env("SECRET_KEY", default="") or _local_secret("secret_key")
 
 def _local_key_pair(algorithm: str) -> tuple[str, str]:
     """Return the paths of var/jwt_<alg>_{private,public}.pem, generating the pair on first use."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-
     private_path = BASE_DIR / "var" / f"jwt_{algorithm.lower()}_private.pem"
     public_path = BASE_DIR / "var" / f"jwt_{algorithm.lower()}_public.pem"
     if not private_path.exists():
-        private_path.parent.mkdir(exist_ok=True)
-        if algorithm == "RS256":
-            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        else:
-            key = ed25519.Ed25519PrivateKey.generate()
-        private_path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        private_path.chmod(0o600)
-        public_path.write_bytes(
-            key.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-        )
+        key_pair_write(algorithm=algorithm, private_path=private_path, public_path=public_path)
     return str(private_path), str(public_path)
 
 

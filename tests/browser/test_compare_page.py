@@ -9,8 +9,7 @@ import re
 import pytest
 from django.conf import settings
 
-from tests.browser.test_storefront_journey import CHROMIUM_ARGS
-from tests.conftest import CHROMIUM
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -9,7 +9,7 @@ on it, and the session cookie is HttpOnly precisely so that scripts cannot read 
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from importlib import import_module
 
@@ -116,18 +116,12 @@ def session_cookie(*, request) -> SessionCookie | None:
         return None
     session = request.session
     ends_with_browser = session.get_expire_at_browser_close()
-    return SessionCookie(
-        name=settings.SESSION_COOKIE_NAME,
-        http_only=settings.SESSION_COOKIE_HTTPONLY,
-        same_site=settings.SESSION_COOKIE_SAMESITE,
-        secure=settings.SESSION_COOKIE_SECURE,
-        path=settings.SESSION_COOKIE_PATH,
-        domain=settings.SESSION_COOKIE_DOMAIN,
+    return replace(
+        session_cookie_policy(),
         ends_with_browser=ends_with_browser,
         max_age_seconds=None if ends_with_browser else session.get_expiry_age(),
         value_preview=preview(value),
         value_length=len(value),
-        is_the_session=_uses("signed_cookies"),
     )
 
 

@@ -23,6 +23,8 @@ import hashlib
 import hmac
 import json
 import re
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from django.conf import settings
 from django.core.cache import cache as django_cache
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, router, transaction
 from django.db.models import Q
 from django.test.signals import setting_changed
 from django.utils import timezone
@@ -196,6 +198,8 @@ def _forget_keys_on_settings_change(*, setting, **kwargs):
     if setting == "SIMPLE_JWT":
         public_jwk.cache_clear()
         token_backend.cache_clear()
+    if setting in ("SIMPLE_JWT", "JWT_VERIFIED_TOKEN_CACHE_SIZE"):
+        verified_access_tokens.clear()
 
 
 setting_changed.connect(_forget_keys_on_settings_change)
@@ -293,6 +297,68 @@ def _token_pair_for(*, user: User, sign_in: SignIn) -> TokenPair:
 # --- Access tokens on each request ------------------------------------------------------
 
 
+class VerifiedTokenCache:
+    """
+    Access tokens this process has verified, by their exact text, until they expire.
+
+    Whether a token's signature and claims are valid is a function of its bytes, the key
+    and the clock, and only the clock moves: once verified, the same text stays valid until
+    its ``exp`` (plus leeway), which is checked again on every use. A client sends the same
+    access token with every request of its lifetime, so each process verifies it once
+    instead of on every request. This is what "stateless" buys, and only tokens can have
+    it: a session must be read from its store on every request, or its revocation would
+    not be instant. The checks that can change their answer (the denylist, the user's row
+    in "db" mode) are not cached. At most ``settings.JWT_VERIFIED_TOKEN_CACHE_SIZE``
+    entries are kept (oldest out first); 0 verifies every request.
+    """
+
+    def __init__(self):
+        self._tokens: dict[bytes, tuple[AccessToken, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, raw_token: bytes) -> AccessToken | None:
+        """Return the verified token for this text, or None if unknown or now expired."""
+        entry = self._tokens.get(raw_token)
+        if entry is None:
+            return None
+        token, valid_until = entry
+        if time.time() < valid_until:
+            return token
+        with self._lock:
+            self._tokens.pop(raw_token, None)
+        return None
+
+    def add(self, raw_token: bytes, token: AccessToken) -> None:
+        """Remember a token that has just passed every check."""
+        size = settings.JWT_VERIFIED_TOKEN_CACHE_SIZE
+        if size <= 0:
+            return
+        leeway = token.token_backend.get_leeway().total_seconds()
+        with self._lock:
+            while len(self._tokens) >= size:
+                del self._tokens[next(iter(self._tokens))]
+            self._tokens[raw_token] = (token, token["exp"] + leeway)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+
+verified_access_tokens = VerifiedTokenCache()
+
+
+def access_token_verified(raw_token: bytes) -> AccessToken:
+    """
+    Return the access token after checking its signature, claims and expiry (raise
+    TokenError otherwise); a token this process verified before costs a dictionary lookup.
+    """
+    token = verified_access_tokens.get(raw_token)
+    if token is None:
+        token = AccessToken(raw_token)
+        verified_access_tokens.add(raw_token, token)
+    return token
+
+
 def _denylist_key(sid: str) -> str:
     return f"jwt-deny:{sid}"
 
@@ -310,15 +376,28 @@ def signins_denied(*, sign_in_ids) -> set[str]:
     return {keys[key] for key in django_cache.get_many(list(keys))}
 
 
+@cache
+def _user_by_pk_sql(using: str) -> str:
+    # The ORM's own SQL for User.objects.filter(pk=...), compiled once per process and
+    # database: compiling it costs several times what running it does (see
+    # docs/comparison.md, "JWT with database user lookup").
+    query = User._default_manager.filter(pk=0).query
+    sql, _params = query.get_compiler(using=using).as_sql()
+    return sql
+
+
 def access_token_user(token: AccessToken) -> User:
     """
     Return the active user the access token names (one query); raise TokenError if the
     user is gone or inactive, or has changed password since the token was issued.
     """
-    try:
-        user = User.objects.get(pk=int(token[USER_ID_CLAIM]))
-    except User.DoesNotExist as exc:
-        raise TokenError("User does not exist") from exc
+    using = router.db_for_read(User)
+    users = User._default_manager.db_manager(using).raw(
+        _user_by_pk_sql(using), [int(token[USER_ID_CLAIM])]
+    )
+    user = next(iter(users), None)
+    if user is None:
+        raise TokenError("User does not exist")
     if not user.is_active:
         raise TokenError("User is inactive")
     if not hmac.compare_digest(

@@ -1,7 +1,8 @@
 """
 How the API identifies the user: a JWT access token in an ``Authorization: Bearer`` header.
 
-Per request, in order: the token's signature, claims and type (no I/O); with
+Per request, in order: the token's signature, claims and type (no I/O, and only on a
+token's first use in this process: see ``accounts.tokens.VerifiedTokenCache``); with
 ``JWT_ACCESS_DENYLIST``, one Redis GET for its sign-in; with ``JWT_USER_LOOKUP=db``, one
 query for the user (active, password unchanged). In ``stateless`` mode the user is the
 token's claims: no database, no Redis.
@@ -27,7 +28,7 @@ class JWTBearerAuthentication(JWTAuthentication):
 
     def get_validated_token(self, raw_token: bytes) -> tokens.AccessToken:
         try:
-            token = tokens.AccessToken(raw_token)
+            token = tokens.access_token_verified(raw_token)
         except TokenError as exc:
             raise InvalidToken(str(exc)) from exc
         if settings.JWT_ACCESS_DENYLIST and tokens.access_token_denied(token):

@@ -81,10 +81,11 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+# Reuse connections across requests: opening one (and, on SQLite, its first statement)
+# costs more than most of the queries a request runs.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Reuse connections across requests, checking them before use: opening one costs
-    # more than most of the queries a request runs.
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    # A server connection can die between requests: check it before use.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -235,6 +236,10 @@ if JWT_ACCESS_DENYLIST and not REDIS_URL:
     raise environ.ImproperlyConfigured(
         "JWT_ACCESS_DENYLIST needs REDIS_URL: every worker must see the same denylist."
     )
+# Each process remembers up to this many access tokens it has verified (signature and
+# claims), until they expire: a client's next request with the same token skips the
+# cryptography. 0 verifies every request. See accounts.tokens.VerifiedTokenCache.
+JWT_VERIFIED_TOKEN_CACHE_SIZE = env.int("JWT_VERIFIED_TOKEN_CACHE_SIZE", default=1024)
 JWT_LEEWAY_SECONDS = env.int("JWT_LEEWAY_SECONDS", default=10)
 if not 0 <= JWT_LEEWAY_SECONDS <= 30:
     raise environ.ImproperlyConfigured("JWT_LEEWAY_SECONDS must be between 0 and 30.")

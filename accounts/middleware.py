@@ -30,6 +30,10 @@ from .outage import (
 # required, and the database column holds 40).
 SESSION_KEY_RE = re.compile(r"[a-z0-9]{8,40}")
 
+# What patch_cache_control(private=True, no_cache=True, no_store=True, must_revalidate=True)
+# writes on a response without Cache-Control, set directly on the common path.
+PRIVATE_NO_STORE = "private, no-cache, no-store, must-revalidate"
+
 
 class GuardedSessionMiddleware(SessionMiddleware):
     """
@@ -48,7 +52,14 @@ class GuardedSessionMiddleware(SessionMiddleware):
             session_key and SESSION_KEY_RE.fullmatch(session_key)
         ):
             session_key = None
-        request.session = self.SessionStore(session_key)
+        request.session = session = self.SessionStore(session_key)
+        if (
+            session_key is not None
+            and hasattr(session, "prefetch")
+            and not request.path_info.startswith(API_PATH_PREFIX)
+        ):
+            # The API never reads the session; everything else reads it first thing.
+            session.prefetch()
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         request.outage_answers_json = getattr(view_func, "answers_json", False)
@@ -78,6 +89,9 @@ class GuardedSessionMiddleware(SessionMiddleware):
         return None
 
     def process_response(self, request, response):
+        session = getattr(request, "session", None)
+        if hasattr(session, "discard_prefetch"):
+            session.discard_prefetch()
         try:
             return super().process_response(request, response)
         except (SessionStoreUnavailable, *DATABASE_DOWN_ERRORS) as exc:
@@ -126,14 +140,14 @@ class SessionAuthenticationMiddleware(AuthenticationMiddleware):
                 # 503 already): reconciling the session waits for the next request.
                 response = outage_response(request, exc)
         user = request.__dict__.get("_cached_user")
-        if (
-            user is not None
-            and user.is_authenticated
-            and "no-store" not in response.get("Cache-Control", "")
-        ):
+        if user is not None and user.is_authenticated:
             # Pages rendered for a signed-in user may show private data: never keep them
             # in a shared cache or in the browser's history cache.
-            patch_cache_control(
-                response, private=True, no_cache=True, no_store=True, must_revalidate=True
-            )
+            cache_control = response.headers.get("Cache-Control")
+            if cache_control is None:
+                response.headers["Cache-Control"] = PRIVATE_NO_STORE
+            elif "no-store" not in cache_control:
+                patch_cache_control(
+                    response, private=True, no_cache=True, no_store=True, must_revalidate=True
+                )
         return response

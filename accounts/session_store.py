@@ -13,9 +13,40 @@ After the first failure the session does not go back to the network for the rest
 request: it stays empty, and saving or deleting it raises at once.
 """
 
+import os
+import threading
+
 from django.contrib.sessions.backends.cache import SessionStore as CacheSessionStore
 
 from .outage import REDIS_DOWN_ERRORS, SessionStoreUnavailable
+
+_threads = threading.local()
+
+
+def _session_connection(redis_client):
+    """
+    Return this thread's connection for session reads, made with the settings of the
+    cache's own pool (server, database, password, timeouts, TLS, Sentinel) but held
+    outside it. A connection the server has closed meanwhile (a Redis restart) or one
+    left with an unread reply is dropped here and reconnects on its next command.
+    """
+    pool = redis_client.connection_pool
+    held = getattr(_threads, "session_connection", None)
+    if held is None or held[0] is not pool or held[1].pid != os.getpid():
+        held = _threads.session_connection = (
+            pool,
+            pool.connection_class(**pool.connection_kwargs),
+        )
+    connection = held[1]
+    # As the pool does before handing out a connection: can_read() connects a new one,
+    # polls a live one for stray bytes, and raises on one the server has closed.
+    try:
+        stale = connection.can_read()
+    except REDIS_DOWN_ERRORS:
+        stale = True
+    if stale:
+        connection.disconnect()
+    return connection
 
 
 class SessionStore(CacheSessionStore):
@@ -26,6 +57,9 @@ class SessionStore(CacheSessionStore):
         # Set by the middleware for pages that may be served signed out during an outage.
         self.serve_signed_out_if_unavailable = False
         self.unavailable = False
+        # A GET sent by prefetch() and not read yet, or the error that sending it raised.
+        self._pending = None
+        self._prefetch_error = None
 
     def _failed(self, exc: Exception) -> SessionStoreUnavailable:
         self.unavailable = True
@@ -39,7 +73,7 @@ class SessionStore(CacheSessionStore):
         if self.unavailable:
             return {}
         try:
-            session_data = self._cache.get(self.cache_key)
+            session_data = self._read()
         except REDIS_DOWN_ERRORS as exc:
             error = self._failed(exc)
             if self.serve_signed_out_if_unavailable:
@@ -53,6 +87,66 @@ class SessionStore(CacheSessionStore):
             return session_data
         self._session_key = None
         return {}
+
+    def prefetch(self) -> None:
+        """
+        Send the GET for this session now; its answer is read when the session is first
+        used. Redis answers while Django runs the other middleware and resolves the URL,
+        so the request does not sit waiting for the one round trip it makes (the middleware
+        calls this as soon as it has a well-formed session cookie). An error is kept for
+        load() to raise, where the outage rules apply.
+        """
+        if self.session_key is None or self._pending is not None:
+            return
+        client = self._cache.client
+        try:
+            self._pending = self._send_get(client.make_key(self.cache_key))
+        except REDIS_DOWN_ERRORS as exc:
+            self._prefetch_error = exc
+
+    def discard_prefetch(self) -> None:
+        """Read and drop an answer the request never asked for, freeing its connection."""
+        if self._pending is not None:
+            try:
+                self._receive(self._pending)
+            except REDIS_DOWN_ERRORS:
+                pass
+            finally:
+                self._pending = None
+
+    def _send_get(self, key):
+        # What cache.get() does, on this thread's session connection and without
+        # redis-py's per-command machinery (pool checkout and release, retry wrapper,
+        # observability hooks): this GET is the only I/O of an authenticated storefront
+        # request, and that machinery costs more CPU than the GET itself.
+        connection = _session_connection(self._cache.client.get_client(write=False))
+        try:
+            connection.send_command("GET", key)
+        except BaseException:
+            connection.disconnect()
+            raise
+        return connection
+
+    @staticmethod
+    def _receive(connection):
+        try:
+            return connection.read_response()
+        except BaseException:
+            # A half-read reply must not reach the next command on this connection.
+            connection.disconnect()
+            raise
+
+    def _read(self):
+        if self._prefetch_error is not None:
+            exc, self._prefetch_error = self._prefetch_error, None
+            raise exc
+        sent, self._pending = self._pending, None
+        client = self._cache.client
+        if sent is None:
+            sent = self._send_get(client.make_key(self.cache_key))
+        value = self._receive(sent)
+        # Decoded by django-redis as cache.get() would (its serializer and compressor).
+        return None if value is None else client.decode(value)
 
     def exists(self, session_key):
         self._fail_fast()

@@ -22,6 +22,7 @@ only revocation, so a copy of the cookie keeps working for up to the throttle pe
 
 import time
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -65,13 +66,22 @@ def _snapshot(user: User) -> dict[str, Any]:
     return {field: getattr(user, field) for field in SNAPSHOT_FIELDS}
 
 
-def _user_from_snapshot(snapshot: dict[str, Any]) -> User:
+@cache
+def _snapshot_field_order() -> tuple[str, ...]:
+    # from_db() expects the values in the model's field order.
+    return tuple(f.attname for f in User._meta.concrete_fields if f.attname in SNAPSHOT_FIELDS)
+
+
+def _user_from_snapshot(snapshot: dict[str, Any]) -> User | None:
     # from_db() builds a model instance as if loaded from the database with only these
     # fields: anything else (the password hash, last_login...) is deferred and loaded on
     # first access, and save() writes only the loaded fields.
-    # from_db() expects the values in the model's field order.
-    names = [f.attname for f in User._meta.concrete_fields if f.attname in snapshot]
-    return User.from_db(router.db_for_read(User), names, [snapshot[name] for name in names])
+    names = _snapshot_field_order()
+    try:
+        values = [snapshot[name] for name in names]
+    except KeyError:
+        return None
+    return User.from_db(router.db_for_read(User), names, values)
 
 
 def absolute_limit_seconds(*, remember: bool) -> int:
@@ -165,7 +175,8 @@ def session_user(request) -> User | AnonymousUser:
         return _expire(request, state, ABSOLUTE_MESSAGE)
     if now - state["seen"] >= settings.SESSION_ACTIVITY_THROTTLE_SECONDS:
         return _touch(request, state, now)
-    return _user_from_snapshot(snapshot)
+    # A snapshot stored before SNAPSHOT_FIELDS gained a field is refreshed from the database.
+    return _user_from_snapshot(snapshot) or _touch(request, state, now)
 
 
 def _adopt(request) -> User | AnonymousUser:

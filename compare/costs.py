@@ -35,6 +35,11 @@ def session_authentication_cost(request) -> AuthCost | None:
     """
     if "_cached_user" in request.__dict__ or request.session.accessed:
         return None
+    discard_prefetch = getattr(request.session, "discard_prefetch", None)
+    if discard_prefetch is not None:
+        # The middleware sent the session's GET ahead (SessionStore.prefetch). Drop that
+        # answer, so that the block below makes and measures the whole round trip.
+        discard_prefetch()
     with measure() as measurement:
         user = request.user
         authenticated = user.is_authenticated

@@ -4,11 +4,11 @@ round trip and no database query; /healthz touches neither.
 """
 
 import pytest
-import redis
 from django.test import Client
 from django.urls import reverse
+from redis.connection import AbstractConnection
 
-from accounts import services
+from accounts import services, sessions
 from accounts.models import SignIn
 from tests.conftest import redis_cache_settings
 from tests.storefront_helpers import age_session, me, sign_in
@@ -18,36 +18,33 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def redis_commands(monkeypatch):
-    """Record the name of every command sent to Redis (the real server still answers)."""
+    """
+    Record the name of every command written to a Redis socket, whichever client layer
+    sent it (the real server still answers).
+    """
     sent = []
-    original = redis.Redis.execute_command
+    original = AbstractConnection.send_packed_command
 
-    def recording(self, *args, **options):
-        sent.append(str(args[0]).upper())
-        return original(self, *args, **options)
+    def recording(connection, command, check_health=True):
+        packed = b"".join(command) if isinstance(command, list) else command
+        sent.append(packed.split(b"\r\n")[2].decode().upper())
+        return original(connection, command, check_health=check_health)
 
-    monkeypatch.setattr(redis.Redis, "execute_command", recording)
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", recording)
     return sent
 
 
 @pytest.fixture
 def redis_sessions(settings):
     settings.CACHES = redis_cache_settings()
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    settings.SESSION_ENGINE = settings.SESSION_ENGINES["cache"]
 
 
 def test_me_returns_the_signed_in_user_as_json(client, user, password, session_store):
     sign_in(client, user, password)
     response = me(client)
     assert response.status_code == 200
-    assert response.json() == {
-        "id": user.pk,
-        "email": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "is_staff": False,
-        "authenticated_by": "session",
-    }
+    assert response.json() == {"id": user.pk, "email": user.email}
     assert "no-store" in response["Cache-Control"]
 
 
@@ -128,9 +125,11 @@ def test_the_activity_check_costs_two_queries_once_per_throttle_period(
 def test_the_user_snapshot_is_refreshed_by_the_activity_check(client, user, password, settings):
     sign_in(client, user, password)
     type(user).objects.filter(pk=user.pk).update(first_name="Renamed")
-    assert me(client).json()["first_name"] == user.first_name
+    me(client)
+    assert client.session["_auth_user_snapshot"]["first_name"] == user.first_name
     age_session(client, since_activity=settings.SESSION_ACTIVITY_THROTTLE_SECONDS + 1)
-    assert me(client).json()["first_name"] == "Renamed"
+    me(client)
+    assert client.session["_auth_user_snapshot"]["first_name"] == "Renamed"
 
 
 def test_healthz_touches_neither_database_nor_session(
@@ -144,11 +143,45 @@ def test_healthz_touches_neither_database_nor_session(
 
 
 @pytest.mark.redis
-def test_healthz_sends_nothing_to_redis(client, user, password, redis_sessions, redis_commands):
-    sign_in(client, user, password)
-    redis_commands.clear()
+def test_healthz_sends_nothing_to_redis(client, redis_sessions, redis_commands):
     assert client.get(reverse("shop:healthz")).status_code == 200
     assert redis_commands == []
+
+
+@pytest.mark.redis
+def test_the_session_get_is_sent_before_anything_reads_the_session(
+    client, user, password, redis_sessions, redis_commands, monkeypatch
+):
+    # The GET leaves as soon as the middleware has the cookie; Redis answers while the
+    # rest of the request is prepared (accounts.session_store.SessionStore.prefetch).
+    sign_in(client, user, password)
+    sent_before_first_read = []
+    original = sessions.session_user
+
+    def spying_session_user(request):
+        sent_before_first_read.extend(redis_commands)
+        return original(request)
+
+    monkeypatch.setattr(sessions, "session_user", spying_session_user)
+    redis_commands.clear()
+    assert me(client).status_code == 200
+    assert sent_before_first_read == ["GET"]
+    assert redis_commands == ["GET"]
+
+
+@pytest.mark.redis
+def test_an_unread_session_answer_does_not_leak_into_the_next_request(
+    user, other_user, password, redis_sessions
+):
+    # /healthz never reads the session: its prefetched answer is drained, not left on
+    # the connection for the next request to mistake for its own.
+    mine, theirs = Client(), Client()
+    sign_in(mine, user, password)
+    sign_in(theirs, other_user, password)
+    for _ in range(3):
+        assert mine.get(reverse("shop:healthz")).status_code == 200
+        assert me(theirs).json()["email"] == other_user.email
+        assert me(mine).json()["email"] == user.email
 
 
 class TestSignedCookieSessions:

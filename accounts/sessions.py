@@ -161,11 +161,12 @@ def session_user(request) -> User | AnonymousUser:
     period; every other request reads only the session.
     """
     session = request.session
-    if SESSION_KEY not in session:
+    user_id = session.get(SESSION_KEY)
+    if user_id is None:
         return AnonymousUser()
     snapshot = session.get(SNAPSHOT_KEY)
     state = session.get(SIGNIN_STATE_KEY)
-    if not snapshot or not state or str(snapshot.get("id")) != str(session[SESSION_KEY]):
+    if not snapshot or not state or str(snapshot.get("id")) != str(user_id):
         return _adopt(request)
 
     now = int(time.time())
@@ -226,7 +227,8 @@ def session_request_finished(request, *, ended_signin_ids: set[str]) -> None:
     change) has its index entry moved to the new key.
     """
     session = request.session
-    if not session.accessed:
+    # An untouched session changed nothing, and a key is only cycled by a write.
+    if not session.accessed or (not ended_signin_ids and not session.modified):
         return
     state = session.get(SIGNIN_STATE_KEY)
     if not state:

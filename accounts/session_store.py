@@ -98,9 +98,8 @@ class SessionStore(CacheSessionStore):
         """
         if self.session_key is None or self._pending is not None:
             return
-        client = self._cache.client
         try:
-            self._pending = self._send_get(client.make_key(self.cache_key))
+            self._pending = self._send_get()
         except REDIS_DOWN_ERRORS as exc:
             self._prefetch_error = exc
 
@@ -114,14 +113,15 @@ class SessionStore(CacheSessionStore):
             finally:
                 self._pending = None
 
-    def _send_get(self, key):
+    def _send_get(self):
         # What cache.get() does, on this thread's session connection and without
         # redis-py's per-command machinery (pool checkout and release, retry wrapper,
         # observability hooks): this GET is the only I/O of an authenticated storefront
         # request, and that machinery costs more CPU than the GET itself.
-        connection = _session_connection(self._cache.client.get_client(write=False))
+        client = self._cache.client
+        connection = _session_connection(client.get_client(write=False))
         try:
-            connection.send_command("GET", key)
+            connection.send_command("GET", client.make_key(self.cache_key))
         except BaseException:
             connection.disconnect()
             raise
@@ -141,12 +141,9 @@ class SessionStore(CacheSessionStore):
             exc, self._prefetch_error = self._prefetch_error, None
             raise exc
         sent, self._pending = self._pending, None
-        client = self._cache.client
-        if sent is None:
-            sent = self._send_get(client.make_key(self.cache_key))
-        value = self._receive(sent)
+        value = self._receive(sent if sent is not None else self._send_get())
         # Decoded by django-redis as cache.get() would (its serializer and compressor).
-        return None if value is None else client.decode(value)
+        return None if value is None else self._cache.client.decode(value)
 
     def exists(self, session_key):
         self._fail_fast()

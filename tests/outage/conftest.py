@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from tests.factories import ProductFactory, UserFactory
 from tests.storefront_helpers import sign_in
@@ -52,6 +53,26 @@ def signed_in(client, shopper, password, redis_server):
     assert response.status_code == 302, response.content
     # Show the "Signed in as" message now, so later pages only say what they know.
     assert client.get(response["Location"]).status_code == 200
+    return client
+
+
+@pytest.fixture
+def token(shopper, password, redis_server):
+    """An access token of ``shopper``, obtained while Redis and the database were up."""
+    response = APIClient().post(
+        reverse("api:token_obtain"),
+        {"email": shopper.email, "password": password},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    return response.json()["access"]
+
+
+@pytest.fixture
+def api(token):
+    """An API client that sends ``token``."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return client
 
 

@@ -36,22 +36,6 @@ def database(transactional_db):
     database.start()
 
 
-@pytest.fixture
-def token(shopper, password, redis_server):
-    response = APIClient().post(
-        reverse("api:token_obtain"), {"email": shopper.email, "password": password}, format="json"
-    )
-    assert response.status_code == 200, response.content
-    return response.json()["access"]
-
-
-@pytest.fixture
-def api(token):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
-
-
 def test_the_stateless_api_keeps_serving_me_while_the_database_is_down(
     api, shopper, database, settings
 ):

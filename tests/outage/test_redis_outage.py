@@ -173,25 +173,6 @@ def test_an_anonymous_cart_in_the_session_answers_503(client, product, redis_ser
 # --- The API ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def token(shopper, password, redis_server):
-    """An access token of ``shopper``, obtained while Redis was up."""
-    response = APIClient().post(
-        reverse("api:token_obtain"),
-        {"email": shopper.email, "password": password},
-        format="json",
-    )
-    assert response.status_code == 200, response.content
-    return response.json()["access"]
-
-
-@pytest.fixture
-def api(token):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
-
-
 def test_the_stateless_api_keeps_serving_while_redis_is_down(
     api, shopper, product, redis_server, settings
 ):

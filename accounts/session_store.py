@@ -17,36 +17,51 @@ import os
 import threading
 
 from django.contrib.sessions.backends.cache import SessionStore as CacheSessionStore
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from .outage import REDIS_DOWN_ERRORS, SessionStoreUnavailable
 
 _threads = threading.local()
 
 
-def _session_connection(redis_client):
+class _HeldConnection:
     """
-    Return this thread's connection for session reads, made with the settings of the
-    cache's own pool (server, database, password, timeouts, TLS, Sentinel) but held
-    outside it. A connection the server has closed meanwhile (a Redis restart) or one
-    left with an unread reply is dropped here and reconnects on its next command.
+    A thread's connection for session reads, made with the settings of the cache's own pool
+    (server, database, password, timeouts, TLS, Sentinel) but held outside it.
+
+    ``awaiting_reply`` is True from a GET's send until its answer is read. A GET sent while
+    it is still True would read the previous request's answer, so the connection is closed
+    first: a stray reply can never answer another request.
+
+    ``answered`` is True while the connection is open and has answered; ``reused`` says
+    whether it was so when the last GET was sent. A reused connection that fails may only
+    be stale (the server closed it meanwhile) and is worth one more try; a new one that
+    fails means the server is unreachable.
     """
-    pool = redis_client.connection_pool
-    held = getattr(_threads, "session_connection", None)
-    if held is None or held[0] is not pool or held[1].pid != os.getpid():
-        held = _threads.session_connection = (
-            pool,
-            pool.connection_class(**pool.connection_kwargs),
-        )
-    connection = held[1]
-    # As the pool does before handing out a connection: can_read() connects a new one,
-    # polls a live one for stray bytes, and raises on one the server has closed.
-    try:
-        stale = connection.can_read()
-    except REDIS_DOWN_ERRORS:
-        stale = True
-    if stale:
-        connection.disconnect()
-    return connection
+
+    __slots__ = ("pool", "connection", "awaiting_reply", "answered", "reused")
+
+    def __init__(self, pool):
+        self.pool = pool
+        self.connection = pool.connection_class(**pool.connection_kwargs)
+        self.awaiting_reply = False
+        self.answered = False
+        self.reused = False
+
+    def failed(self) -> None:
+        self.connection.disconnect()
+        self.answered = False
+
+
+def _held_connection(pool) -> _HeldConnection:
+    held = getattr(_threads, "held", None)
+    if held is None or held.pool is not pool:
+        held = _threads.held = _HeldConnection(pool)
+    return held
+
+
+# A forked child (a gunicorn worker of a preloaded app) must not share its parent's socket.
+os.register_at_fork(after_in_child=lambda: _threads.__dict__.pop("held", None))
 
 
 class SessionStore(CacheSessionStore):
@@ -113,35 +128,56 @@ class SessionStore(CacheSessionStore):
             finally:
                 self._pending = None
 
-    def _send_get(self):
+    def _send_get(self) -> _HeldConnection:
         # What cache.get() does, on this thread's session connection and without
         # redis-py's per-command machinery (pool checkout and release, retry wrapper,
         # observability hooks): this GET is the only I/O of an authenticated storefront
         # request, and that machinery costs more CPU than the GET itself.
         client = self._cache.client
-        connection = _session_connection(client.get_client(write=False))
+        held = _held_connection(client.get_client(write=False).connection_pool)
+        connection = held.connection
+        if held.awaiting_reply:
+            held.failed()
+            held.awaiting_reply = False
+        held.reused = held.answered
         try:
-            connection.send_command("GET", client.make_key(self.cache_key))
+            connection.send_packed_command(
+                connection.pack_command("GET", client.make_key(self.cache_key)),
+                check_health=False,
+            )
         except BaseException:
-            connection.disconnect()
+            held.failed()
             raise
-        return connection
+        held.awaiting_reply = True
+        return held
 
     @staticmethod
-    def _receive(connection):
+    def _receive(held: _HeldConnection):
         try:
-            return connection.read_response()
+            value = held.connection.read_response()
         except BaseException:
             # A half-read reply must not reach the next command on this connection.
-            connection.disconnect()
+            held.failed()
             raise
+        finally:
+            held.awaiting_reply = False
+        held.answered = True
+        return value
 
     def _read(self):
-        if self._prefetch_error is not None:
-            exc, self._prefetch_error = self._prefetch_error, None
-            raise exc
         sent, self._pending = self._pending, None
-        value = self._receive(sent if sent is not None else self._send_get())
+        error, self._prefetch_error = self._prefetch_error, None
+        try:
+            if error is not None:
+                raise error
+            value = self._receive(sent if sent is not None else self._send_get())
+        except RedisConnectionError:
+            # A connection the server closed since its last use (a restart, an idle
+            # timeout) fails only when used: try once more, on a new connection. A new
+            # connection that fails means the server is down: no second wait.
+            if not _threads.held.reused:
+                raise
+            value = self._receive(self._send_get())
         # Decoded by django-redis as cache.get() would (its serializer and compressor).
         return None if value is None else self._cache.client.decode(value)
 

@@ -66,12 +66,12 @@ class Mode:
 
 
 def _session_modes() -> list[Mode]:
-    def session(name, label, backend, **kwargs):
+    def session(name, label, backend, path="/accounts/me/", **kwargs):
         return Mode(
             name=name,
             label=label,
             edge="storefront",
-            path="/accounts/me/",
+            path=path,
             credential="session",
             env={"SESSION_BACKEND": backend},
             **kwargs,
@@ -85,6 +85,19 @@ def _session_modes() -> list[Mode]:
             "cache",
             needs_redis=True,
             target=TARGET_SESSION_REDIS,
+            expect_queries=0,
+            expect_redis_calls=1,
+        ),
+        # The floor view with the Redis session's cookie: the middleware fetches the session
+        # (it does so for every request with a well-formed cookie) but nothing reads it. What
+        # this costs beyond the floor is the round trip alone, without the session's decoding
+        # and the user; session-cache costs this plus that work.
+        session(
+            "session-cache-round-trip",
+            "session in Redis, round trip only (/healthz with the cookie)",
+            "cache",
+            path="/healthz",
+            needs_redis=True,
             expect_queries=0,
             expect_redis_calls=1,
         ),

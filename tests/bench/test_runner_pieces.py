@@ -10,7 +10,7 @@ from tests.conftest import TEST_REDIS_URL, redis_cache_settings
 
 def test_every_mode_has_its_own_name_and_the_issue_s_targets_are_attached():
     modes = all_modes()
-    assert len({mode.name for mode in modes}) == len(modes) == 10
+    assert len({mode.name for mode in modes}) == len(modes) == 11
     targets = {mode.name: mode.target for mode in modes if mode.target}
     assert targets == {
         "session-cache": 0.75,
@@ -19,6 +19,17 @@ def test_every_mode_has_its_own_name_and_the_issue_s_targets_are_attached():
         "jwt-stateless-hs256": 0.85,
         "jwt-stateless-rs256": 0.85,
     }
+
+
+def test_the_round_trip_mode_is_the_floor_view_under_session_cache_s_settings():
+    # What it costs beyond its floor is the session's round trip alone (the middleware
+    # fetches the session of every request with a cookie; /healthz never reads it).
+    modes = {mode.name: mode for mode in all_modes()}
+    round_trip, session_cache = modes["session-cache-round-trip"], modes["session-cache"]
+    assert round_trip.path == round_trip.floor.floor_path == "/healthz"
+    assert round_trip.env == session_cache.env
+    assert round_trip.credential == session_cache.credential == "session"
+    assert (round_trip.expect_queries, round_trip.expect_redis_calls) == (0, 1)
 
 
 def test_the_asymmetric_algorithm_can_be_eddsa_but_not_a_made_up_one():

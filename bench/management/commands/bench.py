@@ -40,8 +40,8 @@ class Command(BaseCommand):
             action="store_true",
             help="every mode, 1 round of 1 s, scale at 10^4 only: under a minute",
         )
-        parser.add_argument("--duration", type=int, help="seconds per load run (full: 5)")
-        parser.add_argument("--rounds", type=int, help="floor/mode rounds per mode (full: 3)")
+        parser.add_argument("--duration", type=int, help="seconds per load run (full: 3)")
+        parser.add_argument("--rounds", type=int, help="floor/mode rounds per mode (full: 5)")
         parser.add_argument("--warmup", type=int, help="warm-up seconds per URL (full: 1)")
         parser.add_argument("--connections", type=int, default=8, help="wrk -c (8)")
         parser.add_argument("--threads", type=int, default=2, help="wrk -t (2)")

@@ -30,8 +30,6 @@ from django.contrib import auth, messages
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.db import router
-from django.db.models.base import ModelState
-from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
@@ -75,27 +73,15 @@ def _snapshot_field_order() -> tuple[str, ...]:
 
 
 def _user_from_snapshot(snapshot: dict[str, Any]) -> User | None:
-    # An instance as if loaded from the database with only these fields: anything else
-    # (the password hash, last_login...) is deferred and loaded on first access, and save()
-    # writes only the loaded fields.
+    # from_db() builds a model instance as if loaded from the database with only these
+    # fields: anything else (the password hash, last_login...) is deferred and loaded on
+    # first access, and save() writes only the loaded fields.
     names = _snapshot_field_order()
     try:
-        fields = {name: snapshot[name] for name in names}
+        values = [snapshot[name] for name in names]
     except KeyError:
         return None
-    db = router.db_for_read(User)
-    if pre_init.has_listeners(User) or post_init.has_listeners(User):
-        # Someone watches User instances being made: build it the ordinary way.
-        return User.from_db(db, names, list(fields.values()))
-    # As Django rebuilds an unpickled instance (model_unpickle() and __setstate__()): the
-    # class's __new__() and the field values, without __init__() walking every field.
-    # The state is what from_db() leaves: loaded from ``db``, not being added.
-    user = User.__new__(User)
-    state = ModelState()
-    state.adding = False
-    state.db = db
-    user.__dict__.update(fields, _state=state)
-    return user
+    return User.from_db(router.db_for_read(User), names, values)
 
 
 def absolute_limit_seconds(*, remember: bool) -> int:

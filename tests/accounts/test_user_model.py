@@ -2,6 +2,8 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.db import IntegrityError
 
+from tests.factories import UserFactory
+
 pytestmark = pytest.mark.django_db
 
 User = get_user_model()
@@ -28,3 +30,19 @@ def test_create_superuser_makes_staff():
 def test_a_user_needs_an_email():
     with pytest.raises(ValueError, match="email"):
         User.objects.create_user(email="", password="x")
+
+
+def test_a_user_loaded_in_part_has_the_rest_deferred_and_saves_only_what_it_loaded():
+    # User.from_db() skips Model.__init__(); what a query loads must not change.
+    user = UserFactory(first_name="Ada", last_name="Byron")
+    partial = User.objects.only("email").get(pk=user.pk)
+    assert (partial._state.adding, partial._state.db) == (False, "default")
+    loaded = {"id", "email"}
+    assert partial.get_deferred_fields() == {
+        field.attname for field in User._meta.concrete_fields if field.attname not in loaded
+    }
+    assert partial.first_name == "Ada"  # loaded on first access
+    partial.last_name = "Lovelace"
+    partial.save(update_fields=["last_name"])
+    user.refresh_from_db()
+    assert (user.first_name, user.last_name) == ("Ada", "Lovelace")

@@ -26,6 +26,7 @@ import re
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -37,7 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from django.conf import settings
 from django.core.cache import cache as django_cache
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, router, transaction
+from django.db import DatabaseError, connection, connections, router, transaction
 from django.db.models import Q
 from django.test.signals import setting_changed
 from django.utils import timezone
@@ -376,14 +377,49 @@ def signins_denied(*, sign_in_ids) -> set[str]:
     return {keys[key] for key in django_cache.get_many(list(keys))}
 
 
-@cache
-def _user_by_pk_sql(using: str) -> str:
-    # The ORM's own SQL for User.objects.filter(pk=...), compiled once per process and
-    # database: compiling it costs several times what running it does (see
-    # docs/comparison.md, "JWT with database user lookup").
-    query = User._default_manager.filter(pk=0).query
-    sql, _params = query.get_compiler(using=using).as_sql()
-    return sql
+class _UserLookup:
+    """
+    ``User.objects.filter(pk=...)`` compiled once for one database connection: the ORM's
+    own SQL, the fields in column order and the backend's converters for those columns.
+
+    Building the queryset, compiling it and working out the converters cost several times
+    what running the query does (see docs/comparison.md, "The fast paths"); a JWT request
+    in ``db`` mode runs it on every request. Kept per connection object (connections are
+    per thread), and forgotten with it.
+    """
+
+    def __init__(self, db_connection):
+        compiler = User._default_manager.filter(pk=0).query.get_compiler(connection=db_connection)
+        self.sql, _params = compiler.as_sql()
+        columns = [column for column, _sql, _alias in compiler.select]
+        self.field_names = [column.target.attname for column in columns]
+        self.converters = list(compiler.get_converters(columns).items())
+
+    def get(self, db_connection, pk: int) -> User | None:
+        with db_connection.cursor() as cursor:
+            cursor.execute(self.sql, [pk])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        # What the compiler's apply_converters() does to each row.
+        values = list(row)
+        for position, (converters, expression) in self.converters:
+            value = values[position]
+            for converter in converters:
+                value = converter(value, expression, db_connection)
+            values[position] = value
+        return User.from_db(db_connection.alias, self.field_names, values)
+
+
+_user_lookups = weakref.WeakKeyDictionary()  # database connection -> _UserLookup
+
+
+def _user_by_pk(using: str, pk: int) -> User | None:
+    db_connection = connections[using]
+    lookup = _user_lookups.get(db_connection)
+    if lookup is None:
+        lookup = _user_lookups[db_connection] = _UserLookup(db_connection)
+    return lookup.get(db_connection, pk)
 
 
 def access_token_user(token: AccessToken) -> User:
@@ -391,11 +427,7 @@ def access_token_user(token: AccessToken) -> User:
     Return the active user the access token names (one query); raise TokenError if the
     user is gone or inactive, or has changed password since the token was issued.
     """
-    using = router.db_for_read(User)
-    users = User._default_manager.db_manager(using).raw(
-        _user_by_pk_sql(using), [int(token[USER_ID_CLAIM])]
-    )
-    user = next(iter(users), None)
+    user = _user_by_pk(router.db_for_read(User), int(token[USER_ID_CLAIM]))
     if user is None:
         raise TokenError("User does not exist")
     if not user.is_active:

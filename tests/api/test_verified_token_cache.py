@@ -5,13 +5,17 @@ the denylist, the user's row) still runs on every request.
 """
 
 import time
+import weakref
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import services, tokens
+from accounts.models import User
 
 from .conftest import bearer, obtain
 
@@ -117,3 +121,38 @@ def test_the_user_lookup_answers_as_the_orm_does(api, pair, user, settings):
     assert looked_up.date_joined == user.date_joined
     assert timezone.is_aware(looked_up.date_joined)
     assert looked_up.get_deferred_fields() == set()
+    # The backend's converters ran: SQLite stores booleans as 0/1.
+    assert looked_up.is_active is True
+    assert looked_up.is_staff is False
+    expected = User._default_manager.get(pk=user.pk)
+    assert {k: v for k, v in vars(looked_up).items() if k != "_state"} == {
+        k: v for k, v in vars(expected).items() if k != "_state"
+    }
+    assert (looked_up._state.adding, looked_up._state.db) == (False, "default")
+
+
+def test_the_user_lookup_is_compiled_once_per_database_connection(
+    api, pair, user, settings, monkeypatch
+):
+    settings.JWT_USER_LOOKUP = "db"
+    compiled = []
+    original = tokens._UserLookup.__init__
+
+    def counting_init(lookup, db_connection):
+        compiled.append(db_connection)
+        original(lookup, db_connection)
+
+    monkeypatch.setattr(tokens._UserLookup, "__init__", counting_init)
+    monkeypatch.setattr(tokens, "_user_lookups", weakref.WeakKeyDictionary())
+    token = tokens.AccessToken(pair["access"].encode())
+    for _ in range(3):
+        assert tokens.access_token_user(token) == user
+    assert compiled == [connection]
+
+
+def test_a_user_deleted_since_the_token_was_issued_is_refused(api, pair, user, settings):
+    settings.JWT_USER_LOOKUP = "db"
+    token = tokens.AccessToken(pair["access"].encode())
+    user.delete()
+    with pytest.raises(TokenError, match="User does not exist"):
+        tokens.access_token_user(token)

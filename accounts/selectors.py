@@ -6,7 +6,6 @@ from importlib import import_module
 
 from django.conf import settings
 from django.utils import timezone
-from user_agents import parse as parse_user_agent
 
 from .models import SignIn, User
 
@@ -64,6 +63,10 @@ def _describe(part) -> str:
 
 def user_devices(*, user: User) -> list[Device]:
     """Return the user's live sign-ins (sessions and API tokens) with browser and OS named."""
+    # Imported here: loading its browser database takes about 0.3 s, which every worker,
+    # test run and management command would otherwise pay at start-up for one page.
+    from user_agents import parse as parse_user_agent
+
     devices = []
     for sign_in in user_signins_live(user=user):
         agent = parse_user_agent(sign_in.user_agent or "")

@@ -69,7 +69,7 @@ BENCH := DJANGO_SETTINGS_MODULE=config.settings.bench REDIS_URL=$(BENCH_REDIS_UR
 bench: $(VENV)/.runtime bench-wrk  ## Benchmark sessions vs JWT under gunicorn + wrk (< 10 min).
 	$(BENCH) $(BENCH_ARGS)
 
-bench-quick: $(VENV)/.runtime bench-wrk  ## The same benchmark, every mode briefly (about 1 min).
+bench-quick: $(VENV)/.runtime bench-wrk  ## The same benchmark, every mode briefly (< 1 min).
 	$(BENCH) --quick $(BENCH_ARGS)
 
 bench-wrk:  ## Install wrk if missing (apt-get, as root); else the bench falls back to Python.

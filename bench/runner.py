@@ -126,10 +126,12 @@ class Runner:
     def modes(self):
         if self.config.floors_only:
             return []
-        return select_modes(
-            all_modes(asymmetric_algorithm=self.config.asymmetric_algorithm),
-            self.config.mode_names,
-        )
+        modes = all_modes(asymmetric_algorithm=self.config.asymmetric_algorithm)
+        if self.config.quick and not self.config.mode_names:
+            # A diagnostic splits another mode's cost; one 1-second round cannot resolve
+            # that, and each mode costs the quick run a server start and a sign-in.
+            modes = [mode for mode in modes if not mode.diagnostic]
+        return select_modes(modes, self.config.mode_names)
 
     @staticmethod
     def edges(modes) -> list[str]:

@@ -32,6 +32,14 @@ def test_the_round_trip_mode_is_the_floor_view_under_session_cache_s_settings():
     assert (round_trip.expect_queries, round_trip.expect_redis_calls) == (0, 1)
 
 
+def test_the_quick_run_leaves_out_diagnostics_unless_they_are_asked_for():
+    quick = {mode.name for mode in Runner(RunConfig.quick_preset()).modes()}
+    full = {mode.name for mode in Runner(RunConfig.full()).modes()}
+    assert full - quick == {"session-cache-round-trip"}
+    asked = Runner(RunConfig.quick_preset(mode_names=["session-cache-round-trip"])).modes()
+    assert [mode.name for mode in asked] == ["session-cache-round-trip"]
+
+
 def test_the_asymmetric_algorithm_can_be_eddsa_but_not_a_made_up_one():
     assert "jwt-stateless-eddsa" in {m.name for m in all_modes(asymmetric_algorithm="EdDSA")}
     with pytest.raises(ValueError, match="asymmetric algorithm"):

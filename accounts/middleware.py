@@ -4,7 +4,7 @@ The storefront's session and authentication middlewares (they replace Django's
 """
 
 import re
-from functools import partial
+from functools import cache, partial
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -12,6 +12,7 @@ from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.sessions.backends.signed_cookies import SessionStore as SignedCookieStore
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpResponse
 from django.utils.cache import patch_cache_control
 from django.utils.functional import SimpleLazyObject
 
@@ -30,9 +31,15 @@ from .outage import (
 # required, and the database column holds 40).
 SESSION_KEY_RE = re.compile(r"[a-z0-9]{8,40}")
 
-# What patch_cache_control(private=True, no_cache=True, no_store=True, must_revalidate=True)
-# writes on a response without Cache-Control, set directly on the common path.
-PRIVATE_NO_STORE = "private, no-cache, no-store, must-revalidate"
+PRIVATE_NO_STORE = {"private": True, "no_cache": True, "no_store": True, "must_revalidate": True}
+
+
+@cache
+def _private_no_store_header() -> str:
+    """What patch_cache_control(**PRIVATE_NO_STORE) writes on a response without one."""
+    response = HttpResponse()
+    patch_cache_control(response, **PRIVATE_NO_STORE)
+    return response.headers["Cache-Control"]
 
 
 class GuardedSessionMiddleware(SessionMiddleware):
@@ -145,9 +152,8 @@ class SessionAuthenticationMiddleware(AuthenticationMiddleware):
             # in a shared cache or in the browser's history cache.
             cache_control = response.headers.get("Cache-Control")
             if cache_control is None:
-                response.headers["Cache-Control"] = PRIVATE_NO_STORE
+                # The common case, without parsing an empty header on every request.
+                response.headers["Cache-Control"] = _private_no_store_header()
             elif "no-store" not in cache_control:
-                patch_cache_control(
-                    response, private=True, no_cache=True, no_store=True, must_revalidate=True
-                )
+                patch_cache_control(response, **PRIVATE_NO_STORE)
         return response

@@ -38,7 +38,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--quick",
             action="store_true",
-            help="every mode, 1 round of 1 s, scale at 10^4 only: under a minute",
+            help="every mode but diagnostics, 1 round of 1 s, scale at 10^4 only: under a minute",
         )
         parser.add_argument("--duration", type=int, help="seconds per load run (full: 3)")
         parser.add_argument("--rounds", type=int, help="floor/mode rounds per mode (full: 5)")

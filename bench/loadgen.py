@@ -80,6 +80,9 @@ class LoadResult:
     bad_status: int = 0
     socket_errors: int = 0
     tool: str = "wrk"
+    # CPU per request on the server side during the run (``bench.cpu.per_request``),
+    # filled in by the runner, which knows the server's processes.
+    server_cpu: dict | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)

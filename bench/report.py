@@ -98,6 +98,13 @@ def _calls(value) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
 
 
+CPU_LEGEND = (
+    "app us/req, redis us/req = CPU time per request of the gunicorn processes (Django, "
+    "and SQLite when it is the database) and of the Redis server, read around each run; "
+    "a PostgreSQL server's is not counted"
+)
+
+
 def format_table(entries: list[dict]) -> str:
     """The main table: one row per floor and mode."""
     columns = [
@@ -111,6 +118,8 @@ def format_table(entries: list[dict]) -> str:
         ("p99 ms", ">", 7),
         ("queries/req", ">", 11),
         ("redis/req", ">", 9),
+        ("app us/req", ">", 10),
+        ("redis us/req", ">", 12),
     ]
     lines = ["  ".join(f"{name:{align}{width}}" for name, align, width in columns)]
     lines.append("  ".join("-" * width for _, _, width in columns))
@@ -145,6 +154,8 @@ def format_table(entries: list[dict]) -> str:
             _num(entry.get("p99_ms"), ".2f"),
             _calls(entry.get("queries")),
             _calls(entry.get("redis_calls")),
+            _num((entry.get("cpu_us") or {}).get("app_us"), ".0f"),
+            _num((entry.get("cpu_us") or {}).get("redis_us"), ".0f"),
         ]
         lines.append(
             "  ".join(

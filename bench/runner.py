@@ -24,12 +24,12 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.db import connections
 
-from . import charts, micro, report, scale
+from . import charts, cpu, micro, report, scale
 from .credentials import Unavailable, check_endpoint, sign_in
 from .loadgen import WRK_INSTALL_HINT, LoadError, LoadGenerator, LoadResult
 from .modes import DEMO_CREDENTIALS, EDGES, all_modes, select_modes
 from .server import BENCH_SETTINGS, ROOT, CountError, GunicornServer, ServerError
-from .stats import Round, median, summarize
+from .stats import Round, median, median_cpu, summarize
 from .transport import HttpTransport, WsgiTransport
 
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -121,6 +121,8 @@ class Runner:
         # Server logs are kept (ignored by git) so a mode that failed can be looked into.
         self.logs_dir = ROOT / "var" / "bench-logs"
         self.progress = None
+        self._redis_client = None
+        self._redis_checked = False
 
     # --- the run --------------------------------------------------------------------
     def modes(self):
@@ -255,7 +257,21 @@ class Runner:
         return env
 
     # --- measuring under load -------------------------------------------------------
+    def redis_client(self):
+        """A client of REDIS_URL for reading the server's CPU, or None without Redis."""
+        if not self._redis_checked:
+            self._redis_checked = True
+            if self.redis_available():
+                import redis
+
+                self._redis_client = redis.Redis.from_url(
+                    settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=2
+                )
+        return self._redis_client
+
     def load(self, server, path: str, headers=None, *, duration_s=None) -> LoadResult:
+        meter = cpu.CpuMeter(server_pid=server.process.pid, redis_client=self.redis_client())
+        before = meter.read()
         result = self.loadgen.run(
             host=server.host,
             port=server.port,
@@ -263,6 +279,7 @@ class Runner:
             headers=headers,
             duration_s=duration_s or self.config.duration_s,
         )
+        result.server_cpu = cpu.per_request(before, meter.read(), result.requests)
         if result.not_ok > MAX_NOT_OK_FRACTION * max(result.requests, 1):
             raise Unavailable(
                 f"{result.not_ok} of {result.requests} responses to {path} were not 200 "
@@ -371,6 +388,8 @@ class Runner:
                             floor_rps=floor.rps,
                             floor_p50_ms=floor.p50_ms,
                             floor_p99_ms=floor.p99_ms,
+                            cpu=measured_mode.server_cpu,
+                            floor_cpu=floor.server_cpu,
                         )
                     )
                     floor_results.append(floor)
@@ -444,6 +463,7 @@ class Runner:
             ratio=1.0,
             p50_ms=median(s.p50_ms for s in samples),
             p99_ms=median(s.p99_ms for s in samples),
+            cpu_us=median_cpu(s.server_cpu for s in samples),
             spread={
                 "rps_min": min(s.rps for s in samples),
                 "rps_max": max(s.rps for s in samples),

@@ -37,6 +37,22 @@ def ratio(value: float, floor: float) -> float | None:
     return value / floor
 
 
+def median_cpu(readings) -> dict[str, float | None] | None:
+    """
+    The per-side medians of CPU readings per request (``bench.cpu.per_request`` dicts) as
+    ``app_us``, ``redis_us`` and ``total_us``; a side no reading measured is None, and
+    None is returned when there is no reading at all.
+    """
+    readings = [r for r in readings if r]
+    if not readings:
+        return None
+    summary = {}
+    for side in ("app_us", "redis_us", "total_us"):
+        values = [r[side] for r in readings if r.get(side) is not None]
+        summary[side] = median(values) if values else None
+    return summary
+
+
 @dataclass
 class Round:
     """One round of a mode: its load result beside the floor's, on the same server."""
@@ -47,6 +63,9 @@ class Round:
     floor_rps: float
     floor_p50_ms: float
     floor_p99_ms: float
+    # Server CPU per request of the mode's and the floor's run (``bench.cpu``), if measured.
+    cpu: dict | None = None
+    floor_cpu: dict | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -69,6 +88,8 @@ def summarize(rounds: list[Round]) -> dict:
         "ratio": median(ratios) if ratios else None,
         "p50_ms": median(r.p50_ms for r in rounds),
         "p99_ms": median(r.p99_ms for r in rounds),
+        "cpu_us": median_cpu(r.cpu for r in rounds),
+        "floor_cpu_us": median_cpu(r.floor_cpu for r in rounds),
         "spread": {
             "rps_min": min(r.rps for r in rounds),
             "rps_max": max(r.rps for r in rounds),

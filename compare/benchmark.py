@@ -44,6 +44,9 @@ class ModeRow:
     p99_ms: float | None = None
     queries: float | None = None
     redis_calls: float | None = None
+    # Server CPU per request (bench.cpu): the gunicorn processes, and the Redis server.
+    app_cpu_us: float | None = None
+    redis_cpu_us: float | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -163,6 +166,7 @@ def _modes(data: dict) -> list[ModeRow]:
     rows = []
     for entry in data.get("modes") or []:
         spread = entry.get("spread") or {}
+        cpu = entry.get("cpu_us") or {}
         rows.append(
             ModeRow(
                 name=entry.get("name", "?"),
@@ -180,6 +184,8 @@ def _modes(data: dict) -> list[ModeRow]:
                 p99_ms=entry.get("p99_ms"),
                 queries=entry.get("queries"),
                 redis_calls=entry.get("redis_calls"),
+                app_cpu_us=cpu.get("app_us"),
+                redis_cpu_us=cpu.get("redis_us"),
                 notes=list(entry.get("notes") or []),
             )
         )
@@ -314,15 +320,15 @@ def markdown(summary: BenchSummary | None, *, charts_href: str) -> str:
     lines += [
         "",
         "| mode | endpoint | req/s | floor req/s | ratio to floor | spread | p50 ms | p99 ms "
-        "| queries/req | Redis/req |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| queries/req | Redis/req | app CPU µs/req | Redis CPU µs/req |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     notes = []
     for mode in summary.modes:
         if not mode.available:
             lines.append(
                 f"| {_cell(mode.label)} | `{mode.path}` | unavailable: {_cell(mode.reason)} "
-                "| | | | | | | |"
+                "| | | | | | | | | |"
             )
             continue
         spread = (
@@ -334,9 +340,17 @@ def markdown(summary: BenchSummary | None, *, charts_href: str) -> str:
             f"| {_cell(mode.label)} | `{mode.path}` | {_fmt(mode.rps, '.0f')} "
             f"| {_fmt(mode.floor_rps, '.0f')} | {_fmt(mode.ratio, '.2f')} | {spread} "
             f"| {_fmt(mode.p50_ms, '.2f')} | {_fmt(mode.p99_ms, '.2f')} "
-            f"| {_calls(mode.queries)} | {_calls(mode.redis_calls)} |"
+            f"| {_calls(mode.queries)} | {_calls(mode.redis_calls)} "
+            f"| {_fmt(mode.app_cpu_us, '.0f')} | {_fmt(mode.redis_cpu_us, '.0f')} |"
         )
         notes += [f"- {mode.name}: {_cell(note)}" for note in mode.notes]
+    lines += [
+        "",
+        "CPU µs/req is the CPU time per request, read around each load run: *app* is the "
+        "gunicorn processes (Django, and SQLite when it is the database), *Redis* the Redis "
+        "server. The load generator's own CPU is in neither, though it shares the cores. "
+        "A PostgreSQL server's CPU is not counted.",
+    ]
     if notes:
         lines += ["", "Notes from the run:", "", *notes]
     if summary.charts:

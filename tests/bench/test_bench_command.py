@@ -117,6 +117,9 @@ def test_the_storefront_floor_is_measured_with_ratio_one_and_no_calls(run):
     assert floor["queries"] == 0
     assert floor["redis_calls"] == 0
     assert floor["loadgen"] == "wrk"
+    # The workers' CPU per request is read around the run; this run has no Redis.
+    assert floor["cpu_us"]["app_us"] > 0
+    assert floor["cpu_us"]["redis_us"] is None
 
 
 def test_the_charts_are_written_beside_the_json(run):

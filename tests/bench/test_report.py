@@ -20,6 +20,7 @@ def _entry(name, *, ratio=0.5, target=None, notes=()):
         "p99_ms": 9.87,
         "queries": 0.0,
         "redis_calls": 1.0,
+        "cpu_us": {"app_us": 612.4, "redis_us": 36.6, "total_us": 649.0},
         "notes": list(notes),
     }
 
@@ -41,7 +42,16 @@ def test_a_row_shows_rate_floor_ratio_spread_latency_and_calls():
         "9.87",
         "0",
         "1",
+        "612",
+        "37",
     ]
+
+
+def test_cpu_not_measured_shows_a_dash_not_a_zero():
+    entry = {**_entry("session-cache"), "cpu_us": {"app_us": 500.0, "redis_us": None}}
+    assert _row(format_table([entry]), "session-cache").split()[-2:] == ["500", "-"]
+    del entry["cpu_us"]
+    assert _row(format_table([entry]), "session-cache").split()[-2:] == ["-", "-"]
 
 
 def test_the_target_column_says_whether_the_median_ratio_meets_it():

@@ -30,6 +30,15 @@ def test_the_page_lists_every_measured_mode_with_its_ratio(client, results_file)
     assert '<td class="num">0.86</td>' in html
 
 
+def test_the_table_shows_the_server_cpu_per_request_where_it_was_measured(client, results_file):
+    results_file(sample_results())
+    html = compare_page(client).content.decode()
+    row = html[html.index('<th scope="row">session, Redis store</th>') :].split("</tr>")[0]
+    assert '<td class="num">612</td><td class="num">37</td>' in row
+    unmeasured = html[html.index('<th scope="row">session, database store</th>') :]
+    assert '<td class="num">–</td><td class="num">–</td>' in unmeasured.split("</tr>")[0]
+
+
 def test_the_advice_quotes_the_measured_numbers(client, results_file):
     results_file(sample_results())
     html = compare_page(client).content.decode()

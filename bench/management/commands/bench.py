@@ -146,6 +146,7 @@ class Command(BaseCommand):
             "ratio = mode req/s / floor req/s, measured side by side on the same server "
             "(median of rounds; spread = min-max of rounds)"
         )
+        self.stdout.write(report.CPU_LEGEND)
         self.stdout.write("")
         self.stdout.write(report.format_table(result["modes"]))
         for part in (report.format_micro(result["micro"]), report.format_scale(result["scale"])):

@@ -1,0 +1,108 @@
+"""
+CPU time the server side spends per request, read around each load run.
+
+Requests per second say how many requests two busy cores get through; CPU time per request
+says what one request costs, and where: in the app (gunicorn's master and workers, which
+run Django and, with SQLite, the database too) and in the Redis server. The two answer the
+same question from two sides, and the CPU split is what explains a ratio: a Redis mode's
+request costs the app its Python work plus the round trip's system calls, and costs Redis
+its own share.
+
+- App: user + system time of the gunicorn master and its children, from ``/proc``
+  (Linux). Elsewhere it is not measured (``None``).
+- Redis: ``used_cpu_user`` + ``used_cpu_sys`` from ``INFO cpu``: the server's own account,
+  so it is right for a Redis on another machine too. Everything the server did in the
+  window counts; the benchmark's servers are its only clients during a run.
+- A PostgreSQL server's CPU is not counted (its backends are other processes, possibly
+  on another machine): for modes that query PostgreSQL the app's figure is not the whole
+  cost, and the report says so.
+
+The kernel accounts process time in clock ticks (10 ms at 100 Hz): over a 3-second run
+of two busy workers that is well under 1 % of the total.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROC = Path("/proc")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        text = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may contain spaces: split after it.
+    return text.rpartition(")")[2].split()
+
+
+def process_tree_cpu_s(root_pid: int) -> float | None:
+    """
+    User + system seconds of ``root_pid`` and its direct children (a gunicorn master and
+    its workers), or None where ``/proc`` cannot tell (not Linux, or the process is gone).
+    """
+    fields = _stat_fields(root_pid)
+    if fields is None:
+        return None
+    # After the name: state, ppid, ... utime is field 14 and stime field 15 of the line.
+    ticks = int(fields[11]) + int(fields[12])
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        child = _stat_fields(int(entry.name))
+        if child is not None and int(child[1]) == root_pid:
+            ticks += int(child[11]) + int(child[12])
+    return ticks / CLOCK_TICKS
+
+
+def redis_cpu_s(client) -> float | None:
+    """The Redis server's user + system seconds (``INFO cpu``), or None if it cannot say."""
+    if client is None:
+        return None
+    import redis
+
+    try:
+        info = client.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    except (redis.RedisError, KeyError, TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class CpuReading:
+    """Cumulative CPU seconds at one instant; None where that side is not measured."""
+
+    app_s: float | None
+    redis_s: float | None
+
+
+class CpuMeter:
+    """Read the server side's CPU before and after a load run; see ``per_request``."""
+
+    def __init__(self, *, server_pid: int, redis_client=None):
+        self.server_pid = server_pid
+        self.redis_client = redis_client
+
+    def read(self) -> CpuReading:
+        return CpuReading(
+            app_s=process_tree_cpu_s(self.server_pid), redis_s=redis_cpu_s(self.redis_client)
+        )
+
+
+def per_request(before: CpuReading, after: CpuReading, requests: int) -> dict[str, float | None]:
+    """
+    Microseconds of CPU per request between two readings, by side (``app_us``,
+    ``redis_us``) and in all (``total_us``, None unless the app was measured).
+    """
+
+    def each(start, end):
+        if start is None or end is None or requests <= 0 or end < start:
+            return None
+        return (end - start) / requests * 1e6
+
+    app = each(before.app_s, after.app_s)
+    redis_us = each(before.redis_s, after.redis_s)
+    total = None if app is None else app + (redis_us or 0.0)
+    return {"app_us": app, "redis_us": redis_us, "total_us": total}

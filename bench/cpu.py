@@ -17,8 +17,12 @@ its own share.
   on another machine): for modes that query PostgreSQL the app's figure is not the whole
   cost, and the report says so.
 
-The kernel accounts process time in clock ticks (10 ms at 100 Hz): over a 3-second run
-of two busy workers that is well under 1 % of the total.
+The kernel accounts process time in clock ticks (10 ms at 100 Hz): reading three processes
+at each end of a run can be off by a few ticks, about 1 % of a 3-second run of two busy
+workers and a few % of a quick run's 1-second one.
+
+Redis's own background work (its timer, ten times a second) is spread over a run's
+requests too: it shows as 0-1 us per request even for modes that send Redis nothing.
 """
 
 import os
@@ -40,14 +44,19 @@ def _stat_fields(pid: int) -> list[str] | None:
 
 def process_tree_cpu_s(root_pid: int) -> float | None:
     """
-    User + system seconds of ``root_pid`` and its direct children (a gunicorn master and
-    its workers), or None where ``/proc`` cannot tell (not Linux, or the process is gone).
+    User + system seconds of ``root_pid`` and its children, live and exited (a gunicorn
+    master and its workers), or None where ``/proc`` cannot tell (not Linux, or the
+    process is gone).
+
+    A worker that exits between two readings is not lost: once the master has reaped it,
+    its time is in the master's ``cutime``/``cstime``, and before that it is still listed.
     """
     fields = _stat_fields(root_pid)
     if fields is None:
         return None
-    # After the name: state, ppid, ... utime is field 14 and stime field 15 of the line.
-    ticks = int(fields[11]) + int(fields[12])
+    # After the name (field 2 of proc(5)) field N is at index N - 3: ppid (4) at 1,
+    # utime (14), stime (15), cutime (16) and cstime (17) at 11 to 14.
+    ticks = sum(int(value) for value in fields[11:15])
     for entry in PROC.iterdir():
         if not entry.name.isdigit():
             continue
@@ -94,7 +103,8 @@ class CpuMeter:
 def per_request(before: CpuReading, after: CpuReading, requests: int) -> dict[str, float | None]:
     """
     Microseconds of CPU per request between two readings, by side (``app_us``,
-    ``redis_us``) and in all (``total_us``, None unless the app was measured).
+    ``redis_us``) and in all (``total_us``: None unless the app was measured, and the app
+    alone where Redis was not read).
     """
 
     def each(start, end):

@@ -40,16 +40,19 @@ def ratio(value: float, floor: float) -> float | None:
 def median_cpu(readings) -> dict[str, float | None] | None:
     """
     The per-side medians of CPU readings per request (``bench.cpu.per_request`` dicts) as
-    ``app_us``, ``redis_us`` and ``total_us``; a side no reading measured is None, and
-    None is returned when there is no reading at all.
+    ``app_us`` and ``redis_us``, and their sum as ``total_us`` (so that the three add up
+    as a reader expects); a side no reading measured is None, and None is returned when
+    there is no reading at all.
     """
     readings = [r for r in readings if r]
     if not readings:
         return None
     summary = {}
-    for side in ("app_us", "redis_us", "total_us"):
+    for side in ("app_us", "redis_us"):
         values = [r[side] for r in readings if r.get(side) is not None]
         summary[side] = median(values) if values else None
+    app, redis_us = summary["app_us"], summary["redis_us"]
+    summary["total_us"] = None if app is None else app + (redis_us or 0.0)
     return summary
 
 

@@ -348,7 +348,8 @@ def markdown(summary: BenchSummary | None, *, charts_href: str) -> str:
         "",
         "CPU µs/req is the CPU time per request, read around each load run: *app* is the "
         "gunicorn processes (Django, and SQLite when it is the database), *Redis* the Redis "
-        "server. The load generator's own CPU is in neither, though it shares the cores. "
+        "server (its background timer shows as 0–1 µs even where a mode sends it nothing). "
+        "The load generator's own CPU is in neither, though it shares the cores. "
         "A PostgreSQL server's CPU is not counted.",
     ]
     if notes:

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,37 +42,35 @@ def _own_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-@needs_proc
-def test_the_app_s_cpu_includes_its_workers_not_only_the_master():
+@contextmanager
+def _parent(script: str):
+    """Run ``script``; yield its process and the pid of the child it prints."""
     parent = subprocess.Popen(  # noqa: S603 - our own fixed script
-        [sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
     )
     try:
-        child_pid = int(parent.stdout.readline())
+        yield parent, int(parent.stdout.readline())
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+@needs_proc
+def test_the_app_s_cpu_includes_its_workers_not_only_the_master():
+    with _parent(PARENT) as (parent, child_pid):
         deadline = time.monotonic() + 20
         # /proc counts whole ticks: the child's 0.4 s may read as 0.39 for good.
         while _own_cpu_s(child_pid) < 0.38 and time.monotonic() < deadline:
             time.sleep(0.05)
-        tree = process_tree_cpu_s(parent.pid)
-        assert tree >= _own_cpu_s(parent.pid) + 0.35
-    finally:
-        parent.kill()
-        parent.wait()
+        assert process_tree_cpu_s(parent.pid) >= _own_cpu_s(parent.pid) + 0.35
 
 
 @needs_proc
 def test_a_worker_that_exits_keeps_its_cpu_in_the_app_s_account():
     # Once reaped, the child's time is only in the parent's account of its children.
-    parent = subprocess.Popen(  # noqa: S603 - our own fixed script
-        [sys.executable, "-c", REAPING_PARENT], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        child_pid = int(parent.stdout.readline())
+    with _parent(REAPING_PARENT) as (parent, child_pid):
         assert not Path(f"/proc/{child_pid}").exists()
         assert process_tree_cpu_s(parent.pid) >= _own_cpu_s(parent.pid) + 0.35
-    finally:
-        parent.kill()
-        parent.wait()
 
 
 @needs_proc

@@ -102,9 +102,7 @@ class CpuMeter:
 
 def per_request(before: CpuReading, after: CpuReading, requests: int) -> dict[str, float | None]:
     """
-    Microseconds of CPU per request between two readings, by side (``app_us``,
-    ``redis_us``) and in all (``total_us``: None unless the app was measured, and the app
-    alone where Redis was not read).
+    Microseconds of CPU per request between two readings, by side and in all (``sides``).
     """
 
     def each(start, end):
@@ -112,7 +110,13 @@ def per_request(before: CpuReading, after: CpuReading, requests: int) -> dict[st
             return None
         return (end - start) / requests * 1e6
 
-    app = each(before.app_s, after.app_s)
-    redis_us = each(before.redis_s, after.redis_s)
-    total = None if app is None else app + (redis_us or 0.0)
-    return {"app_us": app, "redis_us": redis_us, "total_us": total}
+    return sides(each(before.app_s, after.app_s), each(before.redis_s, after.redis_s))
+
+
+def sides(app_us: float | None, redis_us: float | None) -> dict[str, float | None]:
+    """
+    CPU per request by side, with ``total_us``: None unless the app was measured, and the
+    app alone where Redis was not read.
+    """
+    total = None if app_us is None else app_us + (redis_us or 0.0)
+    return {"app_us": app_us, "redis_us": redis_us, "total_us": total}

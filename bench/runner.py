@@ -258,7 +258,7 @@ class Runner:
 
     # --- measuring under load -------------------------------------------------------
     def redis_client(self):
-        """A client of REDIS_URL for reading the server's CPU, or None without Redis."""
+        """A client of REDIS_URL (the server's CPU, the clean-up), or None without Redis."""
         if not self._redis_checked:
             self._redis_checked = True
             if self.redis_available():
@@ -586,14 +586,12 @@ class Runner:
 
     def clean_up_redis(self) -> None:
         """Delete the keys this run's servers left in REDIS_URL (all under ``bench:``)."""
-        if not self.redis_available():
+        client = self.redis_client()
+        if client is None:
             return
-        import redis
-
         # Only ever the bench settings' own prefix, whatever the cache is configured with.
         if settings.CACHES["default"].get("KEY_PREFIX") != settings.BENCH_CACHE_KEY_PREFIX:
             return
-        client = redis.Redis.from_url(settings.REDIS_URL)
         batch = []
         for key in client.scan_iter(match=f"{settings.BENCH_CACHE_KEY_PREFIX}:*", count=1000):
             batch.append(key)

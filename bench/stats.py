@@ -10,6 +10,8 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from .cpu import sides
+
 
 def median(values) -> float:
     """Return the median of a non-empty sequence of numbers."""
@@ -47,13 +49,11 @@ def median_cpu(readings) -> dict[str, float | None] | None:
     readings = [r for r in readings if r]
     if not readings:
         return None
-    summary = {}
+    medians = {}
     for side in ("app_us", "redis_us"):
         values = [r[side] for r in readings if r.get(side) is not None]
-        summary[side] = median(values) if values else None
-    app, redis_us = summary["app_us"], summary["redis_us"]
-    summary["total_us"] = None if app is None else app + (redis_us or 0.0)
-    return summary
+        medians[side] = median(values) if values else None
+    return sides(medians["app_us"], medians["redis_us"])
 
 
 @dataclass

@@ -1,33 +1,15 @@
 """
-The admin for users and sign-ins. Changes that must end sign-ins (deactivation, a new
-password, privileges) go through accounts.services like every other edge, so staff
-cannot leave a revoked session alive by editing a row.
+The admin for users and sign-ins. Django's own user admin, unchanged where it saves: a new
+password, a deactivation or a privilege change ends the user's sign-ins through the
+receivers in accounts/signals.py, as any other save does, and so does a deletion.
 """
 
 from django.contrib import admin, messages
-from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils import timezone
 
 from . import services
 from .models import SignIn, User
-
-# Fields copied into the session's user snapshot that decide what a user may do: when
-# staff change one of them, the user's sessions end so no page keeps the old value.
-PRIVILEGE_FIELDS = {"email", "is_staff", "is_superuser"}
-
-
-class AdminPasswordChangeForm(auth_forms.AdminPasswordChangeForm):
-    """Set (or disable) a password through accounts.services, which ends every sign-in."""
-
-    def save(self, commit=True):
-        if self.cleaned_data["set_usable_password"]:
-            services.user_password_change(
-                user=self.user, new_password=self.cleaned_data["password1"], keep=None
-            )
-        else:
-            services.user_password_unset(user=self.user)
-        return self.user
 
 
 @admin.register(User)
@@ -45,29 +27,7 @@ class UserAdmin(DjangoUserAdmin):
         ("Important dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
-    change_password_form = AdminPasswordChangeForm
     actions = ["sign_out_everywhere"]
-
-    def save_model(self, request, obj, form, change):
-        deactivating = change and "is_active" in form.changed_data and not obj.is_active
-        if deactivating:
-            # Let the service make the change, so that it also ends the sign-ins.
-            obj.is_active = True
-        super().save_model(request, obj, form, change)
-        if deactivating:
-            services.user_deactivate(user=obj)
-        elif change and PRIVILEGE_FIELDS & set(form.changed_data):
-            services.user_sign_out_everywhere(user=obj, reason=SignIn.EndReason.ADMIN)
-
-    def delete_model(self, request, obj):
-        # Deleting the row would drop the sign-in index with it and orphan the sessions.
-        services.user_sign_out_everywhere(user=obj, reason=SignIn.EndReason.ADMIN)
-        super().delete_model(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        for user in queryset:
-            services.user_sign_out_everywhere(user=user, reason=SignIn.EndReason.ADMIN)
-        super().delete_queryset(request, queryset)
 
     @admin.action(description="Sign out everywhere (end every session and API token)")
     def sign_out_everywhere(self, request, queryset):

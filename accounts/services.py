@@ -213,7 +213,8 @@ def signin_revoke(*, user: User, sign_in_id) -> SignIn:
 
 def user_sign_out_everywhere(*, user: User, reason: str, keep: SignIn | None = None) -> int:
     """End every live sign-in of the user except ``keep``; return how many were ended."""
-    live = SignIn.objects.filter(user=user, ended_at__isnull=True)
+    # By id: a data migration's historical User is not an instance of accounts.User.
+    live = SignIn.objects.filter(user_id=user.pk, ended_at__isnull=True)
     if keep is not None:
         live = live.exclude(pk=keep.pk)
     ended = 0
@@ -221,6 +222,48 @@ def user_sign_out_everywhere(*, user: User, reason: str, keep: SignIn | None = N
         signin_end(sign_in=sign_in, reason=reason)
         ended += 1
     return ended
+
+
+# The fields whose change ends the user's sign-ins, and why. Sessions keep a snapshot of
+# some of them (accounts/sessions.py) and tokens carry others as claims: after a change,
+# nothing signed in before it may keep acting on the old value.
+SIGN_IN_FIELDS = ("password", "is_active", "is_staff", "is_superuser", "email")
+
+
+def user_changes_end_sign_ins(*, user: User, changed: set[str], keep: SignIn | None = None) -> int:
+    """
+    End the sign-ins of the user that a change of these fields invalidates (every one but
+    ``keep``); return how many ended.
+
+    Called for every save of a user that changes one of ``SIGN_IN_FIELDS``, whoever makes
+    it (accounts/signals.py): this site's views, the admin, ``manage.py changepassword``, a
+    shell, a data migration. Stock ``AuthenticationMiddleware`` notices a new password or a
+    deactivation on the next request because it reloads the user every time; ending the
+    sign-ins here gives the same answer to the session snapshot, the token denylist and the
+    refresh-token chains, which do not reload the user.
+    """
+    changed = set(changed) & set(SIGN_IN_FIELDS)
+    if not changed:
+        return 0
+    if "is_active" in changed and not user.is_active:
+        reason = SignIn.EndReason.DEACTIVATED
+    elif "password" in changed:
+        reason = SignIn.EndReason.PASSWORD_CHANGED
+    elif changed == {"is_active"}:
+        return 0  # Reactivated: nothing signed in before is live to end.
+    else:
+        reason = SignIn.EndReason.ADMIN
+    return user_sign_out_everywhere(user=user, reason=reason, keep=keep)
+
+
+def _user_save(*, user: User, update_fields: list[str], keep: SignIn | None = None) -> None:
+    # The sign-in the change is made from carries on (Django's update_session_auth_hash
+    # moves its session to the new hash); the save's receiver ends every other one.
+    user._sign_in_kept = keep
+    try:
+        user.save(update_fields=update_fields)
+    finally:
+        del user._sign_in_kept
 
 
 @transaction.atomic
@@ -231,8 +274,7 @@ def user_password_change(*, user: User, new_password: str, keep: SignIn | None =
     """
     password_validation.validate_password(new_password, user)
     user.set_password(new_password)
-    user.save(update_fields=["password"])
-    user_sign_out_everywhere(user=user, reason=SignIn.EndReason.PASSWORD_CHANGED, keep=keep)
+    _user_save(user=user, update_fields=["password"], keep=keep)
 
 
 @transaction.atomic
@@ -240,24 +282,21 @@ def user_password_reset_complete(*, user: User, new_password: str) -> None:
     """Set the password chosen through a reset link and end every sign-in of the user."""
     password_validation.validate_password(new_password, user)
     user.set_password(new_password)
-    user.save(update_fields=["password"])
-    user_sign_out_everywhere(user=user, reason=SignIn.EndReason.PASSWORD_CHANGED)
+    _user_save(user=user, update_fields=["password"])
 
 
 @transaction.atomic
 def user_password_unset(*, user: User) -> None:
     """Disable password sign-in for the user (staff do this in the admin); end every sign-in."""
     user.set_unusable_password()
-    user.save(update_fields=["password"])
-    user_sign_out_everywhere(user=user, reason=SignIn.EndReason.PASSWORD_CHANGED)
+    _user_save(user=user, update_fields=["password"])
 
 
 @transaction.atomic
 def user_deactivate(*, user: User) -> None:
     """Deactivate the account and end every sign-in of it."""
     user.is_active = False
-    user.save(update_fields=["is_active"])
-    user_sign_out_everywhere(user=user, reason=SignIn.EndReason.DEACTIVATED)
+    _user_save(user=user, update_fields=["is_active"])
 
 
 @transaction.atomic

@@ -61,6 +61,7 @@ from .services import (
     credentials_authenticate,
     request_client_ip,
     signin_end,
+    signin_end_by_id,
     signin_start,
     user_password_change,
 )
@@ -274,6 +275,9 @@ def _refresh_token_for(*, user: User, sign_in: SignIn) -> str:
     token["jti"] = sign_in.pk.hex + uuid.uuid4().hex
     token[USER_ID_CLAIM] = str(user.pk)
     token[SID_CLAIM] = str(sign_in.pk)
+    # simplejwt's revoke claim, on the refresh token too (5.5.1 puts it on access tokens
+    # only): a refresh token issued before a password change can never mint again.
+    token[REVOKE_CLAIM] = get_md5_hash_password(user.password)
     expires_at = _expiry(token, lifetime=token.lifetime, cap=sign_in.expires_at)
     encoded = str(token)
     OutstandingToken.objects.create(
@@ -432,9 +436,7 @@ def access_token_user(token: AccessToken) -> User:
         raise TokenError("User does not exist")
     if not user.is_active:
         raise TokenError("User is inactive")
-    if not hmac.compare_digest(
-        str(token.get(REVOKE_CLAIM, "")).encode(), get_md5_hash_password(user.password).encode()
-    ):
+    if not _password_unchanged(token, user):
         raise TokenError("The user's password has been changed")
     return user
 
@@ -513,6 +515,13 @@ def _sign_in_live(sign_in: SignIn) -> bool:
     return sign_in.is_live and sign_in.user.is_active
 
 
+def _password_unchanged(token, user: User) -> bool:
+    """Whether the token was issued under the user's current password."""
+    return hmac.compare_digest(
+        str(token.get(REVOKE_CLAIM, "")).encode(), get_md5_hash_password(user.password).encode()
+    )
+
+
 def token_refresh(*, raw: str) -> TokenPair:
     """
     Rotate a refresh token: blacklist it and return a new pair in the same sign-in.
@@ -527,10 +536,16 @@ def token_refresh(*, raw: str) -> TokenPair:
         sign_in = link.sign_in
         if not _sign_in_live(sign_in):
             raise SignInEnded("This sign-in has ended; sign in again")
-        if not link.rotated:
+        password_changed = not _password_unchanged(refresh, sign_in.user)
+        if not password_changed and not link.rotated:
             BlacklistedToken.objects.create(token=link.outstanding)
             SignIn.objects.filter(pk=sign_in.pk).update(last_seen_at=timezone.now())
             return _token_pair_for(user=sign_in.user, sign_in=sign_in)
+    if password_changed:
+        # Changed where no save() signal saw it (QuerySet.update(), raw SQL): the chain
+        # ends here, after the transaction, so that the ending is not rolled back.
+        signin_end_by_id(sign_in_id=sign_in.pk, reason=SignIn.EndReason.PASSWORD_CHANGED)
+        raise SignInEnded("The password has changed since this sign-in; sign in again")
     raise _token_reuse_end_all(user=sign_in.user)
 
 
@@ -569,7 +584,11 @@ def token_verify(*, raw: str) -> None:
         refresh = RefreshToken(raw)
         with transaction.atomic():
             link = _chain_link(refresh)
-        if link.rotated or not _sign_in_live(link.sign_in):
+        if (
+            link.rotated
+            or not _sign_in_live(link.sign_in)
+            or not _password_unchanged(refresh, link.sign_in.user)
+        ):
             raise SignInEnded("This refresh token can no longer be used") from None
         return
     if settings.JWT_ACCESS_DENYLIST and access_token_denied(access):
@@ -615,11 +634,12 @@ def token_signin_revoke(*, sign_in: SignIn) -> None:
 
 def token_password_change(
     *, request, user: User, sid: str, old_password: str, new_password: str
-) -> str:
+) -> TokenPair:
     """
     Change the password from a token sign-in: check the old one (with the lockout), end
-    every other sign-in of the user, and return a new access token for this one (the old
-    access tokens carry the old password's digest and stop working).
+    every other sign-in of the user, and return a new token pair for this one, as Django's
+    update_session_auth_hash() keeps the session the change was made from. Every earlier
+    token, this sign-in's too, carries the old password's digest and stops working.
     """
     keep = SignIn.objects.filter(
         pk=sid, user=user, kind=SignIn.Kind.TOKEN, ended_at__isnull=True
@@ -636,7 +656,7 @@ def token_password_change(
         user_password_change(user=user, new_password=new_password, keep=keep)
     except ValidationError as exc:
         raise ValidationError({"new_password": exc.error_list}) from exc
-    return str(_access_token_for(user=user, sign_in=keep))
+    return _token_pair_for(user=user, sign_in=keep)
 
 
 # --- Housekeeping -----------------------------------------------------------------------

@@ -67,10 +67,6 @@ class TokenPairOutput(serializers.Serializer):
     refresh = serializers.CharField()
 
 
-class AccessTokenOutput(serializers.Serializer):
-    access = serializers.CharField()
-
-
 class EmptyOutput(serializers.Serializer):
     pass
 

@@ -168,26 +168,26 @@ class LogoutAllView(APIView):
 class PasswordChangeView(APIView):
     """
     Change the password from this sign-in: every other sign-in of the user ends (browser
-    sessions too), every earlier access token stops working, and a new access token for
-    this sign-in comes back; its refresh token carries on.
+    sessions too), every earlier access and refresh token stops working, and a new token
+    pair for this sign-in comes back.
     """
 
     @extend_schema(
         request=s.PasswordChangeInput,
-        responses={200: s.AccessTokenOutput, 429: error_response(429)},
+        responses={200: s.TokenPairOutput, 429: error_response(429)},
         tags=["auth"],
-        summary="Change the password; every other sign-in ends; a new access token for this one",
+        summary="Change the password; every other sign-in ends; a new token pair for this one",
     )
     def post(self, request):
         data = _valid(s.PasswordChangeInput, request.data)
-        access = tokens.token_password_change(
+        pair = tokens.token_password_change(
             request=request,
             user=request_account(request),
             sid=request.auth[tokens.SID_CLAIM],
             old_password=data["old_password"],
             new_password=data["new_password"],
         )
-        return Response({"access": access})
+        return Response(s.TokenPairOutput(pair).data)
 
 
 # --- Account ----------------------------------------------------------------------------

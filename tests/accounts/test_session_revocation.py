@@ -129,15 +129,6 @@ def test_a_deactivation_made_behind_the_services_back_is_caught_at_the_next_acti
     assert me(laptop).status_code == 401
 
 
-def test_a_password_set_behind_the_services_back_is_caught_at_the_next_activity_check(
-    laptop, user, settings
-):
-    user.set_password(NEW_PASSWORD)
-    user.save()
-    age_session(laptop, since_activity=settings.SESSION_ACTIVITY_THROTTLE_SECONDS + 1)
-    assert me(laptop).status_code == 401
-
-
 def test_devices_lists_every_live_signin_with_browser_and_os(laptop, phone):
     html = laptop.get(reverse("accounts:devices")).content.decode()
     assert "Firefox 128.0 on Linux" in html

@@ -101,12 +101,14 @@ def test_password_change_through_the_api_kills_every_access_token_at_once(
 
 def test_password_change_through_the_api_keeps_only_the_current_signin(api, pair, user, password):
     other = obtain(api, user.email, password).json()
-    change_password(api, pair["access"], password, "a-brand-new-passphrase")
+    response = change_password(api, pair["access"], password, "a-brand-new-passphrase")
     assert refresh(api, other["refresh"]).status_code == 401
-    new = refresh(api, pair["refresh"])
+    # This sign-in carries on with the pair the change answered (as a session carries on
+    # under a new key); its refresh token from before the change carries the old digest.
+    new = refresh(api, response.json()["refresh"])
     assert new.status_code == 200
-    # The refreshed access token carries the new password's digest.
     assert me(api, new.json()["access"]).status_code == 200
+    assert refresh(api, pair["refresh"]).status_code == 401
 
 
 def test_password_change_needs_the_old_password(api, pair, user, password):

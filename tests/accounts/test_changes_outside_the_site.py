@@ -225,6 +225,16 @@ def test_with_signed_cookies_a_password_changed_outside_ends_the_session_at_its_
     assert me(browser).status_code == 401
 
 
+def test_with_signed_cookies_a_deactivation_outside_ends_the_session_at_its_next_check(
+    user, password, settings, deactivate_outside
+):
+    settings.SESSION_ENGINE = settings.SESSION_ENGINES["signed_cookies"]
+    browser = signed_in_browser(user, password)
+    deactivate_outside(user)
+    age_session(browser, since_activity=settings.SESSION_ACTIVITY_THROTTLE_SECONDS)
+    assert me(browser).status_code == 401
+
+
 def test_a_password_set_by_queryset_update_ends_the_session_at_the_next_activity_check(
     user, password, server_side_store, settings
 ):
@@ -323,6 +333,49 @@ def test_an_access_token_looked_up_in_the_database_dies_with_a_deactivation_outs
     pair = token_pair(user, password)
     deactivate_outside(user)
     assert api_me(pair["access"]).status_code == 401
+
+
+def test_an_access_token_looked_up_in_the_database_dies_at_once_even_after_a_queryset_update(
+    user, password
+):
+    pair = token_pair(user, password)
+    User.objects.filter(pk=user.pk).update(password=make_password(NEW_PASSWORD))
+    assert api_me(pair["access"]).status_code == 401
+
+
+def test_in_stateless_mode_a_password_change_outside_leaves_me_but_refuses_data(
+    user, password, settings, change_password_outside
+):
+    settings.JWT_USER_LOOKUP = "stateless"
+    pair = token_pair(user, password)
+    change_password_outside(user)
+    # /api/me/ answers from the claims alone until the token expires; every endpoint that
+    # reads the account's data loads the row and checks it.
+    assert api_me(pair["access"]).status_code == 200
+    assert api_orders(pair["access"]).status_code == 401
+
+
+def test_in_stateless_mode_a_deactivation_outside_leaves_me_but_refuses_data(
+    user, password, settings, deactivate_outside
+):
+    settings.JWT_USER_LOOKUP = "stateless"
+    pair = token_pair(user, password)
+    deactivate_outside(user)
+    assert api_me(pair["access"]).status_code == 200
+    assert api_orders(pair["access"]).status_code == 401
+
+
+@pytest.mark.redis
+def test_with_the_denylist_a_queryset_update_leaves_stateless_access_tokens_until_exp(
+    user, password, denylist, settings, django_capture_on_commit_callbacks
+):
+    settings.JWT_USER_LOOKUP = "stateless"
+    pair = token_pair(user, password)
+    with django_capture_on_commit_callbacks(execute=True):
+        User.objects.filter(pk=user.pk).update(is_active=False)
+    # No save(), no signal, no denylist entry: the claims are all a stateless request sees.
+    assert api_me(pair["access"]).status_code == 200
+    assert api_orders(pair["access"]).status_code == 401
 
 
 @pytest.mark.redis

@@ -47,6 +47,21 @@ def _validate_available(product: Product, quantity: int) -> None:
         )
 
 
+def _cart_lock(cart: Cart) -> Cart:
+    """
+    Lock the cart's row for the rest of the transaction and return it as it is now.
+
+    Every write to a cart's lines takes this lock first, so writes to one cart run one
+    after another and each one reads the lines the one before it left: without it, two
+    first adds of a product both insert a line, and a checkout empties lines it never read.
+    """
+    locked = Cart.objects.select_for_update().filter(pk=cart.pk).first()
+    if locked is None:
+        # Merged into the user's cart at sign-in (or deleted) while this request waited.
+        raise ValidationError("This cart no longer exists. Reload the page.", code="cart_gone")
+    return locked
+
+
 def cart_get_or_create_for_user(*, user) -> Cart:
     """Return the user's cart, creating it on first use."""
     cart, _ = Cart.objects.get_or_create(user=user)
@@ -62,7 +77,8 @@ def cart_create_anonymous() -> Cart:
 def cart_add_item(*, cart: Cart, product: Product, quantity: int) -> CartLine:
     """Add ``quantity`` of the product to the cart, on top of what is already there."""
     _validate_quantity(quantity)
-    line = CartLine.objects.select_for_update().filter(cart=cart, product=product).first()
+    cart = _cart_lock(cart)
+    line = CartLine.objects.filter(cart=cart, product=product).first()
     new_quantity = quantity + (line.quantity if line else 0)
     _validate_quantity(new_quantity)
     _validate_available(product, new_quantity)
@@ -78,6 +94,7 @@ def cart_add_item(*, cart: Cart, product: Product, quantity: int) -> CartLine:
 def cart_set_quantity(*, cart: Cart, product: Product, quantity: int) -> CartLine | None:
     """Set the product's quantity in the cart; zero removes the line (and returns None)."""
     _validate_quantity(quantity, allow_zero=True)
+    cart = _cart_lock(cart)
     if quantity == 0:
         cart_remove_item(cart=cart, product=product)
         return None
@@ -91,13 +108,14 @@ def cart_set_quantity(*, cart: Cart, product: Product, quantity: int) -> CartLin
 @transaction.atomic
 def cart_remove_item(*, cart: Cart, product: Product) -> None:
     """Remove the product from the cart; removing what is not there is not an error."""
+    cart = _cart_lock(cart)
     CartLine.objects.filter(cart=cart, product=product).delete()
 
 
 @transaction.atomic
 def cart_clear(*, cart: Cart) -> None:
     """Remove every line from the cart."""
-    cart.lines.all().delete()
+    CartLine.objects.filter(cart=_cart_lock(cart)).delete()
 
 
 @transaction.atomic
@@ -109,8 +127,19 @@ def cart_merge(*, source: Cart, target: Cart) -> Cart:
     """
     if source.pk == target.pk:
         return target
-    existing = {line.product_id: line for line in target.lines.select_for_update()}
-    for line in source.lines.select_related("product"):
+    # Lock both carts (in primary-key order, so two merges cannot wait on each other in a
+    # cycle): nothing can add to either while the lines move.
+    locked = (
+        Cart.objects.select_for_update()
+        .filter(pk__in=[source.pk, target.pk])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if source.pk not in set(locked):
+        # Another sign-in of the same visitor merged it while this one waited.
+        return target
+    existing = {line.product_id: line for line in CartLine.objects.filter(cart=target)}
+    for line in CartLine.objects.filter(cart=source).select_related("product"):
         product = line.product
         if not product.is_active:
             continue
@@ -130,8 +159,8 @@ def cart_merge(*, source: Cart, target: Cart) -> Cart:
 
 def order_place(*, user, cart: Cart, idempotency_key: str | None = None) -> Order:
     """
-    Turn the cart into an order: lock the products' rows, check stock, snapshot prices,
-    decrement stock and empty the cart, all in one transaction.
+    Turn the cart into an order: lock the cart's row, then its products' rows, check
+    stock, snapshot prices, decrement stock and empty the cart, all in one transaction.
 
     With an ``idempotency_key``, placing the same order again (a double submit, a retried
     request) returns the order already placed instead of creating another.
@@ -142,7 +171,7 @@ def order_place(*, user, cart: Cart, idempotency_key: str | None = None) -> Orde
             raise _field_error(
                 "idempotency_key", "Use a key of 1 to 64 characters.", code="invalid"
             )
-        existing = Order.objects.filter(user=user, idempotency_key=idempotency_key).first()
+        existing = _order_with_key(user=user, idempotency_key=idempotency_key)
         if existing is not None:
             return existing
     try:
@@ -154,16 +183,33 @@ def order_place(*, user, cart: Cart, idempotency_key: str | None = None) -> Orde
         return Order.objects.get(user=user, idempotency_key=idempotency_key)
 
 
+def _order_with_key(*, user, idempotency_key: str) -> Order | None:
+    return Order.objects.filter(user=user, idempotency_key=idempotency_key).first()
+
+
 @transaction.atomic
 def _order_create(*, user, cart: Cart, idempotency_key: str | None) -> Order:
     if cart.user_id != user.pk:
         raise ValidationError("This cart does not belong to you.", code="not_owner")
+    # The cart first, then its products (below): the order every cart writer follows. The
+    # lines are read after the lock, so a second checkout of the same cart waits for the
+    # first and then finds the cart empty instead of ordering the same lines again.
+    cart = _cart_lock(cart)
+    if idempotency_key is not None:
+        # A submit with the same key that held the lock before us has placed the order.
+        existing = _order_with_key(user=user, idempotency_key=idempotency_key)
+        if existing is not None:
+            return existing
     lines = list(CartLine.objects.filter(cart=cart).order_by("product_id"))
     if not lines:
         raise ValidationError("Your cart is empty.", code="empty_cart")
 
     # Lock in primary-key order so that two checkouts never wait on each other in a cycle.
-    products = Product.objects.select_for_update().in_bulk([line.product_id for line in lines])
+    products = (
+        Product.objects.select_for_update()
+        .order_by("pk")
+        .in_bulk([line.product_id for line in lines])
+    )
     errors = []
     for line in lines:
         product = products.get(line.product_id)

@@ -1,41 +1,15 @@
 """Refresh-token chains under real concurrency: PostgreSQL row locks, several threads."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.test import RequestFactory
 from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import services, tokens
 from accounts.models import SignIn
 from tests.factories import UserFactory
+from tests.threads import run_in_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _run_in_threads(targets):
-    barrier = threading.Barrier(len(targets))
-    outcomes = []
-    lock = threading.Lock()
-
-    def worker(target):
-        try:
-            barrier.wait()
-            result = target()
-        except Exception as exc:  # Recorded: the test asserts which errors happened.
-            result = exc
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=worker, args=(target,)) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 def _signed_in_user():
@@ -46,7 +20,7 @@ def _signed_in_user():
 
 def test_the_same_refresh_token_raced_by_four_clients_rotates_once_and_is_caught():
     user, pair = _signed_in_user()
-    outcomes = _run_in_threads([lambda: tokens.token_refresh(raw=pair.refresh)] * 4)
+    outcomes = run_in_threads([lambda: tokens.token_refresh(raw=pair.refresh)] * 4)
     assert sum(isinstance(o, tokens.TokenPair) for o in outcomes) == 1
     # The first late-comer is caught reusing the token and ends the sign-in; any later one
     # finds the sign-in already ended.
@@ -59,7 +33,7 @@ def test_the_same_refresh_token_raced_by_four_clients_rotates_once_and_is_caught
 def test_a_refresh_racing_a_sign_out_everywhere_never_deadlocks():
     for _ in range(5):
         user, pair = _signed_in_user()
-        outcomes = _run_in_threads(
+        outcomes = run_in_threads(
             [
                 lambda pair=pair: tokens.token_refresh(raw=pair.refresh),
                 lambda user=user: services.user_sign_out_everywhere(

@@ -2,10 +2,23 @@
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 
 from . import services
+from .models import User
+
+
+class NormalizedEmailField(forms.EmailField):
+    """
+    An email address normalised as it is stored (NFKC, lower-cased; see UserManager)
+    before it is validated, as Django's UsernameField does: a look-alike is the same
+    address, and an address that normalising breaks is a form error.
+    """
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return User.objects.normalize_email_address(value) if value else value
 
 
 class EmailLoginForm(AuthenticationForm):
@@ -15,7 +28,7 @@ class EmailLoginForm(AuthenticationForm):
     as Django's own login form has them, so scripts and benchmarks can post to it.
     """
 
-    username = forms.EmailField(
+    username = NormalizedEmailField(
         label="Email",
         max_length=254,
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
@@ -57,7 +70,7 @@ class AdminLoginForm(EmailLoginForm, AdminAuthenticationForm):
 class SignUpForm(forms.Form):
     """A new customer account; the checks themselves run in accounts.services.user_sign_up."""
 
-    email = forms.EmailField(
+    email = NormalizedEmailField(
         label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
     first_name = forms.CharField(
@@ -90,3 +103,11 @@ class SignUpForm(forms.Form):
         if password and confirm and password != confirm:
             self.add_error("password_confirm", "The two passwords do not match.")
         return cleaned
+
+
+class EmailPasswordResetForm(PasswordResetForm):
+    """Django's reset form, finding the account by its normalised address."""
+
+    email = NormalizedEmailField(
+        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )

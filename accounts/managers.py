@@ -1,16 +1,26 @@
+import unicodedata
+
 from django.contrib.auth.base_user import BaseUserManager
 
 
 class UserManager(BaseUserManager):
-    """Create users identified by email, stored lower-cased so that lookups ignore case."""
+    """
+    Create users identified by email, stored normalised so that lookups ignore case and
+    compatibility look-alikes.
+    """
 
     use_in_migrations = True
 
     @staticmethod
     def normalize_email_address(email: str) -> str:
-        return (email or "").strip().lower()
+        """
+        Return the address as it is stored and looked up: NFKC, as Django normalises
+        usernames (so full-width "ｅｘａｍｐｌｅ" is "example"), then lower-cased whole.
+        """
+        return unicodedata.normalize("NFKC", email or "").strip().lower()
 
     def get_by_natural_key(self, username):
+        # ModelBackend signs in through this: every edge gets the same normalisation.
         return self.get(email=self.normalize_email_address(username))
 
     def _create_user(self, email, password, **extra_fields):

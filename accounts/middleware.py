@@ -4,7 +4,7 @@ The storefront's session and authentication middlewares (they replace Django's
 """
 
 import re
-from functools import cache, partial
+from functools import partial
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -12,10 +12,9 @@ from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.sessions.backends.signed_cookies import SessionStore as SignedCookieStore
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpResponse
-from django.utils.cache import patch_cache_control
 from django.utils.functional import SimpleLazyObject
 
+from config.cache_control import patch_private_no_store
 from config.errors import API_PATH_PREFIX
 
 from . import services, sessions
@@ -30,16 +29,6 @@ from .outage import (
 # The keys Django gives server-side sessions: 32 characters of [a-z0-9] (at least 8 are
 # required, and the database column holds 40).
 SESSION_KEY_RE = re.compile(r"[a-z0-9]{8,40}")
-
-PRIVATE_NO_STORE = {"private": True, "no_cache": True, "no_store": True, "must_revalidate": True}
-
-
-@cache
-def _private_no_store_header() -> str:
-    """What patch_cache_control(**PRIVATE_NO_STORE) writes on a response without one."""
-    response = HttpResponse()
-    patch_cache_control(response, **PRIVATE_NO_STORE)
-    return response.headers["Cache-Control"]
 
 
 class GuardedSessionMiddleware(SessionMiddleware):
@@ -150,10 +139,5 @@ class SessionAuthenticationMiddleware(AuthenticationMiddleware):
         if user is not None and user.is_authenticated:
             # Pages rendered for a signed-in user may show private data: never keep them
             # in a shared cache or in the browser's history cache.
-            cache_control = response.headers.get("Cache-Control")
-            if cache_control is None:
-                # The common case, without parsing an empty header on every request.
-                response.headers["Cache-Control"] = _private_no_store_header()
-            elif "no-store" not in cache_control:
-                patch_cache_control(response, **PRIVATE_NO_STORE)
+            patch_private_no_store(response)
         return response

@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.base import ModelState
 from django.db.models.functions import Lower
@@ -56,6 +57,12 @@ class User(AbstractUser):
     def clean(self):
         super().clean()
         self.email = self.__class__.objects.normalize_email_address(self.email)
+        # Normalising can break a valid address (U+FE6B becomes a second "@") or lengthen
+        # it past the column (U+FDFA is 18 letters): check the address that is stored.
+        try:
+            self._meta.get_field("email").run_validators(self.email)
+        except ValidationError as exc:
+            raise ValidationError({"email": exc.error_list}) from exc
 
 
 class SignIn(models.Model):

@@ -310,6 +310,10 @@ def user_sign_up(*, email: str, password: str, first_name: str = "", last_name: 
     email = User.objects.normalize_email_address(email)
     user = User(email=email, first_name=first_name.strip(), last_name=last_name.strip())
     errors = {}
+    try:
+        user.clean()  # An address that normalising breaks, or lengthens past the column.
+    except ValidationError as exc:
+        errors.update(exc.error_dict)
     if User.objects.filter(email__iexact=email).exists():
         errors["email"] = ValidationError(
             "An account with this email address already exists.", code="email_taken"

@@ -20,7 +20,7 @@ from shop.forms import add_service_error
 from shop.session_cart import session_cart_adopt
 
 from . import selectors, services, sessions
-from .forms import AdminLoginForm, EmailLoginForm, SignUpForm
+from .forms import AdminLoginForm, EmailLoginForm, EmailPasswordResetForm, SignUpForm
 from .models import SignIn, User
 from .outage import answers_json
 
@@ -157,6 +157,7 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
 
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "accounts/password_reset_form.html"
+    form_class = EmailPasswordResetForm
     email_template_name = "accounts/password_reset_email.txt"
     subject_template_name = "accounts/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")

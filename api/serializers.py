@@ -6,7 +6,7 @@ passwords — is the core's, which checks the quantity bounds again.
 
 from rest_framework import serializers
 
-from accounts.models import SignIn
+from accounts.models import SignIn, User
 from shop.services import MAX_LINE_QUANTITY
 
 # Ids are 64-bit in the database; anything larger cannot name a row and must not reach it.
@@ -16,8 +16,16 @@ MAX_ID = 999_999_999_999_999_999
 # --- Inputs -----------------------------------------------------------------------------
 
 
+class NormalizedEmailInput(serializers.CharField):
+    """An address normalised as it is stored (see UserManager) before its length is checked."""
+
+    def to_internal_value(self, data) -> str:
+        return User.objects.normalize_email_address(super().to_internal_value(data))
+
+
 class CredentialsInput(serializers.Serializer):
-    email = serializers.CharField(max_length=254, trim_whitespace=False)
+    # Normalised here too so that the lockout counts look-alikes against the one account.
+    email = NormalizedEmailInput(max_length=254, trim_whitespace=False)
     password = serializers.CharField(max_length=4096, trim_whitespace=False)
 
 

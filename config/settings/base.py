@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Every answer under /api/ is Cache-Control: no-store (tokens, account data, errors).
+    "api.middleware.ApiNoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Django's SessionMiddleware, refusing cookies that cannot be session keys and
     # answering 503 (not 500, not "signed out") while the session store, Redis or the

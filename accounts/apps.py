@@ -6,5 +6,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and sign-ins"
 
     def ready(self):
-        # Connect the receivers that end sign-ins whoever changes a user (accounts/signals.py).
-        from . import signals  # noqa: F401
+        # Register the deploy check on the lockout's store, and connect the receivers that
+        # end sign-ins whoever changes a user (accounts/signals.py).
+        from . import checks, signals  # noqa: F401

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 
@@ -65,6 +66,33 @@ class AdminLoginForm(EmailLoginForm, AdminAuthenticationForm):
         super().__init__(request, *args, **kwargs)
         # "Remember me" belongs to the storefront; staff sessions keep the shorter limit.
         del self.fields["remember_me"]
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """
+    Django's form, with the old password checked by credentials_authenticate: guesses at it
+    share the account's sign-in counter, and while it is locked none is checked.
+    """
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+        self.locked: services.LoginLocked | None = None
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        try:
+            services.credentials_authenticate(
+                request=self.request, email=self.user.email, password=old_password
+            )
+        except services.LoginLocked as exc:
+            self.locked = exc
+            raise ValidationError(str(exc), code="locked") from exc
+        except ValidationError as exc:
+            raise ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            ) from exc
+        return old_password
 
 
 class SignUpForm(forms.Form):

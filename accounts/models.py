@@ -115,3 +115,18 @@ class SignIn(models.Model):
         from django.utils import timezone
 
         return self.ended_at is None and self.expires_at > timezone.now()
+
+
+class AttemptCounter(models.Model):
+    """
+    Attempts counted against one key (an account, or an address for one action) within a
+    window: the lockout's store when the counters do not live in Redis. Every worker process
+    shares it because it is the database; accounts.lockout owns the rows.
+    """
+
+    key = models.CharField(max_length=128, primary_key=True)
+    count = models.PositiveIntegerField()
+    resets_at = models.FloatField(help_text="Unix time at which the count starts again at zero.")
+
+    def __str__(self):
+        return f"{self.key}: {self.count}"

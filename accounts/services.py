@@ -5,21 +5,20 @@ Sign-in checks, the brute-force lockout and the per-user index of sign-ins live 
 each edge only decides how to identify the user and how to render the answer.
 """
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import timedelta
 from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .lockout import LoginLocked as LoginLocked
+from .lockout import login_attempt_begin, login_attempt_succeeded, request_client_ip
 from .models import SignIn, User
 
 INVALID_CREDENTIALS_MESSAGE = "Please enter a correct email and password."
@@ -31,79 +30,21 @@ INVALID_CREDENTIALS_MESSAGE = "Please enter a correct email and password."
 _ended_signins: ContextVar[set[str] | None] = ContextVar("ended_signins", default=None)
 
 
-@dataclass
-class LoginLocked(Exception):
-    """Raised while an account or an address is locked out after too many failures."""
-
-    retry_after: int
-
-    def __str__(self):
-        minutes = max(1, round(self.retry_after / 60))
-        return (
-            "Too many failed sign-in attempts. "
-            f"Try again in about {minutes} minute{'s' if minutes != 1 else ''}."
-        )
-
-
-def request_client_ip(request) -> str | None:
-    """Return the client's address as the server saw it (REMOTE_ADDR)."""
-    # X-Forwarded-For is trivially forged unless a proxy we trust sets it; behind such a
-    # proxy, configure it to overwrite REMOTE_ADDR instead of trusting the header here.
-    return request.META.get("REMOTE_ADDR") or None
-
-
-def _lock_keys(*, email: str, ip: str | None) -> list[str]:
-    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-    keys = [f"login-fail:account:{digest}"]
-    if ip:
-        keys.append(f"login-fail:ip:{ip}")
-    return keys
-
-
-def login_lockout_check(*, email: str, ip: str | None) -> None:
-    """Raise LoginLocked if the account or the address is locked out now."""
-    now = timezone.now().timestamp()
-    locks = cache.get_many([f"{key}:until" for key in _lock_keys(email=email, ip=ip)])
-    until = max(locks.values(), default=0)
-    if until > now:
-        raise LoginLocked(retry_after=int(until - now) + 1)
-
-
-def login_failure_record(*, email: str, ip: str | None) -> None:
-    """Count a failed attempt; lock the account or address once it reaches the limit."""
-    window = settings.LOGIN_LOCKOUT_SECONDS
-    for key in _lock_keys(email=email, ip=ip):
-        cache.add(key, 0, timeout=window)
-        try:
-            failures = cache.incr(key)
-        except ValueError:  # The counter expired between add() and incr().
-            cache.set(key, 1, timeout=window)
-            failures = 1
-        if failures >= settings.LOGIN_FAILURE_LIMIT:
-            cache.set(f"{key}:until", timezone.now().timestamp() + window, timeout=window)
-
-
-def login_success_record(*, email: str) -> None:
-    """Forget the account's failures after a successful sign-in (the address keeps its count)."""
-    account_key = _lock_keys(email=email, ip=None)[0]
-    cache.delete_many([account_key, f"{account_key}:until"])
-
-
 def credentials_authenticate(*, request, email: str, password: str) -> User:
     """
     Return the active user with these credentials.
 
-    Raise LoginLocked while locked out (even if the password is right), and one generic
+    Raise LoginLocked while locked out (the password then is not even checked), and one generic
     ValidationError for an unknown email, a wrong password and an inactive account alike,
     so that the answer does not reveal which accounts exist.
     """
     ip = request_client_ip(request)
-    login_lockout_check(email=email, ip=ip)
+    # Counted before the password is checked: see accounts.lockout.
+    login_attempt_begin(email=email, ip=ip)
     user = authenticate(request, username=email, password=password)
     if user is None or not user.is_active:
-        login_failure_record(email=email, ip=ip)
         raise ValidationError(INVALID_CREDENTIALS_MESSAGE, code="invalid_login")
-    login_success_record(email=email)
+    login_attempt_succeeded(email=email, ip=ip)
     return user
 
 

@@ -19,10 +19,24 @@ from django.views.decorators.http import require_GET, require_POST
 from shop.forms import add_service_error
 from shop.session_cart import session_cart_adopt
 
-from . import selectors, services, sessions
-from .forms import AdminLoginForm, EmailLoginForm, EmailPasswordResetForm, SignUpForm
+from . import lockout, selectors, services, sessions
+from .forms import (
+    AdminLoginForm,
+    EmailLoginForm,
+    EmailPasswordResetForm,
+    PasswordChangeForm,
+    SignUpForm,
+)
 from .models import SignIn, User
 from .outage import answers_json
+
+
+def _too_many_requests(response, limited: lockout.TooManyRequests | None):
+    """Mark the re-rendered form's response 429 with Retry-After when a limit refused it."""
+    if limited is not None:
+        response.status_code = 429
+        response["Retry-After"] = str(limited.retry_after)
+    return response
 
 
 def _current_user_row(request) -> User:
@@ -47,11 +61,7 @@ class LoginView(auth_views.LoginView):
         return HttpResponseRedirect(self.get_success_url())
 
     def form_invalid(self, form):
-        response = super().form_invalid(form)
-        if form.locked is not None:
-            response.status_code = 429
-            response["Retry-After"] = str(form.locked.retry_after)
-        return response
+        return _too_many_requests(super().form_invalid(form), form.locked)
 
 
 class AdminLoginView(LoginView):
@@ -104,14 +114,20 @@ def signup(request):
     if request.user.is_authenticated:
         return redirect("shop:catalog")
     form = SignUpForm(request.POST or None)
+    limited = None
     if request.method == "POST" and form.is_valid():
         try:
+            # Outside user_sign_up's transaction: a refused address taken must still count.
+            lockout.address_attempt_record(request=request, action=lockout.SIGNUP)
             user = services.user_sign_up(
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password"],
                 first_name=form.cleaned_data["first_name"],
                 last_name=form.cleaned_data["last_name"],
             )
+        except lockout.TooManyRequests as exc:
+            form.add_error(None, str(exc))
+            limited = exc
         except ValidationError as exc:
             add_service_error(form, exc)
         else:
@@ -119,7 +135,7 @@ def signup(request):
             session_cart_adopt(request, user=user)
             messages.success(request, f"Welcome! Your account {user.email} is ready.")
             return redirect("shop:catalog")
-    return render(request, "accounts/signup.html", {"form": form})
+    return _too_many_requests(render(request, "accounts/signup.html", {"form": form}), limited)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -130,11 +146,16 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     template_name = "accounts/password_change_form.html"
     success_url = reverse_lazy("accounts:password_change_done")
+    form_class = PasswordChangeForm
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
         kwargs["user"] = _current_user_row(self.request)
+        kwargs["request"] = self.request
         return kwargs
+
+    def form_invalid(self, form):
+        return _too_many_requests(super().form_invalid(form), form.locked)
 
     def form_valid(self, form):
         signin_id = sessions.session_signin_id(self.request)
@@ -162,6 +183,16 @@ class PasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "accounts/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
     token_generator = default_token_generator
+
+    def form_valid(self, form):
+        # Every request counts, whether or not the address has an account, so the limit
+        # reveals nothing and bounds the emails one address can have sent.
+        try:
+            lockout.address_attempt_record(request=self.request, action=lockout.PASSWORD_RESET)
+        except lockout.TooManyRequests as exc:
+            form.add_error(None, str(exc))
+            return _too_many_requests(self.form_invalid(form), exc)
+        return super().form_valid(form)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

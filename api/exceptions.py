@@ -5,7 +5,8 @@ The API's one exception handler: every error answers with the same JSON object.
 
 ``errors`` appears for invalid input only (400). The core's exceptions are translated here,
 once, so views never catch them: django ``ValidationError`` → 400, ``DoesNotExist`` → 404,
-``LoginLocked`` → 429 with ``Retry-After``, simplejwt ``TokenError`` → 401.
+``TooManyRequests`` (``LoginLocked``, the per-address limits) → 429 with ``Retry-After``,
+simplejwt ``TokenError`` → 401.
 """
 
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist
@@ -18,17 +19,17 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
-from accounts.services import LoginLocked
+from accounts.lockout import TooManyRequests
 
 
-class SignInLocked(exceptions.APIException):
+class Limited(exceptions.APIException):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    default_code = "login_locked"
+    default_code = "throttled"
 
-    def __init__(self, locked: LoginLocked):
-        super().__init__(detail=str(locked))
+    def __init__(self, limited: TooManyRequests):
+        super().__init__(detail=str(limited), code=limited.code)
         # DRF turns ``wait`` into the Retry-After header.
-        self.wait = locked.retry_after
+        self.wait = limited.retry_after
 
 
 def _translate(exc: Exception) -> Exception:
@@ -38,8 +39,8 @@ def _translate(exc: Exception) -> Exception:
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied()
-    if isinstance(exc, LoginLocked):
-        return SignInLocked(exc)
+    if isinstance(exc, TooManyRequests):
+        return Limited(exc)
     if isinstance(exc, TokenError):
         return InvalidToken(str(exc))
     return exc

@@ -40,6 +40,20 @@ def test_production_settings_pass_the_deploy_check():
     assert result.returncode == 0, result.stderr + result.stdout
 
 
+def test_production_settings_without_redis_keep_a_shared_lockout_and_pass_the_deploy_check():
+    env = {**GOOD_PRODUCTION_ENV, "REDIS_URL": "", "SESSION_BACKEND": "db"}
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env_overrides=env)
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_production_settings_with_per_process_lockout_counters_fail_the_deploy_check():
+    env = {**GOOD_PRODUCTION_ENV, "REDIS_URL": "", "SESSION_BACKEND": "db"}
+    env["LOGIN_LOCKOUT_STORE"] = "cache"
+    result = _manage("check", "--deploy", env_overrides=env)
+    assert result.returncode != 0
+    assert "accounts.E001" in result.stderr
+
+
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "JWT_SIGNING_KEY"])
 def test_production_refuses_to_start_without_its_secrets_and_hosts(missing):
     env = {**GOOD_PRODUCTION_ENV, missing: ""}

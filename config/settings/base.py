@@ -176,6 +176,13 @@ AUTH_PASSWORD_VALIDATORS = [
 # Brute-force lockout, shared by the storefront login, the admin login and the token endpoint.
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
+# Where the attempt counters live; every worker process must share them (accounts/lockout.py):
+# "cache" (Redis) with REDIS_URL, the database's AttemptCounter table without.
+LOGIN_LOCKOUT_STORE = env("LOGIN_LOCKOUT_STORE", default="cache" if REDIS_URL else "database")
+# Requests per address and window that sign up or ask for a password-reset email.
+SIGNUP_LIMIT_PER_ADDRESS = env.int("SIGNUP_LIMIT_PER_ADDRESS", default=10)
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env.int("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=5)
+ADDRESS_LIMIT_SECONDS = env.int("ADDRESS_LIMIT_SECONDS", default=3600)
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

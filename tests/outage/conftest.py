@@ -33,6 +33,7 @@ def redis_server(private_redis, settings):
     """
     settings.CACHES = private_redis_cache_settings(private_redis.url)
     settings.SESSION_ENGINE = settings.SESSION_ENGINES["cache"]
+    settings.LOGIN_LOCKOUT_STORE = "cache"  # What base.py chooses when REDIS_URL is set.
     return private_redis
 
 

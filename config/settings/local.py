@@ -59,3 +59,12 @@ SIMPLE_JWT["SIGNING_KEY"], SIMPLE_JWT["VERIFYING_KEY"] = jwt_keys(
     private_key_file=JWT_PRIVATE_KEY_FILE,
     public_key_file=JWT_PUBLIC_KEY_FILE,
 )
+
+# Served straight from the source tree, with DEBUG on or off and no collectstatic step:
+# plain (unhashed) names and whitenoise looking files up through the finders. Production
+# keeps hashed names from the manifest written by collectstatic (base.py).
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True

@@ -38,8 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from django.conf import settings
 from django.core.cache import cache as django_cache
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, connections, router, transaction
-from django.db.models import Q
+from django.db import connections, router, transaction
 from django.test.signals import setting_changed
 from django.utils import timezone
 from jwt.algorithms import OKPAlgorithm, RSAAlgorithm
@@ -657,57 +656,3 @@ def token_password_change(
     except ValidationError as exc:
         raise ValidationError({"new_password": exc.error_list}) from exc
     return _token_pair_for(user=user, sign_in=keep)
-
-
-# --- Housekeeping -----------------------------------------------------------------------
-
-
-def token_table_stats() -> list[dict]:
-    """
-    Return, for each token table, its row counts and its size on disk in bytes (None where
-    the database cannot tell).
-    """
-    now = timezone.now()
-    tables = [
-        (
-            OutstandingToken,
-            {
-                "rows": OutstandingToken.objects.count(),
-                "expired": OutstandingToken.objects.filter(expires_at__lte=now).count(),
-            },
-        ),
-        (
-            BlacklistedToken,
-            {
-                "rows": BlacklistedToken.objects.count(),
-                "expired": BlacklistedToken.objects.filter(token__expires_at__lte=now).count(),
-            },
-        ),
-        (
-            SignIn,
-            {
-                "rows": SignIn.objects.filter(kind=SignIn.Kind.TOKEN).count(),
-                "expired": SignIn.objects.filter(kind=SignIn.Kind.TOKEN)
-                .filter(Q(ended_at__isnull=False) | Q(expires_at__lte=now))
-                .count(),
-            },
-        ),
-    ]
-    return [
-        {"table": model._meta.db_table, **counts, "bytes": _table_bytes(model._meta.db_table)}
-        for model, counts in tables
-    ]
-
-
-def _table_bytes(table: str) -> int | None:
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_total_relation_size(%s)", [table])
-            return cursor.fetchone()[0]
-        if connection.vendor == "sqlite":
-            try:
-                cursor.execute("SELECT SUM(pgsize) FROM dbstat WHERE name = %s", [table])
-            except DatabaseError:  # A SQLite built without the dbstat table cannot tell.
-                return None
-            return cursor.fetchone()[0]
-    return None

@@ -84,8 +84,9 @@ class GunicornServer:
         port: int | None = None,
         ready_path: str = "/healthz",
         start_timeout: float = 30.0,
+        settings_module: str = BENCH_SETTINGS,
     ):
-        self.env = {**env, "DJANGO_SETTINGS_MODULE": BENCH_SETTINGS}
+        self.env = {**env, "DJANGO_SETTINGS_MODULE": settings_module}
         self.workers = workers
         self.log_path = log_path
         self.port = port or free_port()

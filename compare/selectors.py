@@ -25,6 +25,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from accounts import tokens
 from accounts.models import SignIn, User
 from accounts.sessions import SIGNIN_STATE_KEY, absolute_limit_seconds
+from api.housekeeping import token_table_stats
 
 # How much of a secret value the page shows: enough to recognise it, far too little to use.
 PREVIEW_CHARS = 8
@@ -448,7 +449,7 @@ def token_storage(*, user: User) -> TokenStorage:
         live_token_signins=SignIn.objects.filter(
             user=user, kind=SignIn.Kind.TOKEN, ended_at__isnull=True, expires_at__gt=now
         ).count(),
-        tables=tokens.token_table_stats(),
+        tables=token_table_stats(),
         denylist_on=settings.JWT_ACCESS_DENYLIST,
         denylist_entries=entries,
     )

@@ -96,7 +96,9 @@ def key_pair_write(directory: Path, *, algorithm: str) -> tuple[Path, Path]:
         raise ClusterError(f"The cluster signs with RS256 or EdDSA, not {algorithm}.")
     private_path = directory / "jwt_private.pem"
     public_path = directory / "jwt_public.pem"
-    keypairs.key_pair_write(algorithm=algorithm, private_path=private_path, public_path=public_path)
+    keypairs.key_pair_ensure(
+        algorithm=algorithm, private_path=private_path, public_path=public_path
+    )
     return private_path, public_path
 
 

@@ -138,6 +138,14 @@ if SESSION_BACKEND not in SESSION_ENGINES:
     raise environ.ImproperlyConfigured(
         f"SESSION_BACKEND must be one of {', '.join(SESSION_ENGINES)}, not {SESSION_BACKEND!r}."
     )
+if SESSION_BACKEND in ("cache", "cached_db") and not REDIS_URL:
+    # Without Redis the cache is each process's own memory: the cache engine's store has
+    # no Redis pool and answers every signed-in request with a 500, and cached_db would
+    # keep a session a worker has not seen end alive in its own memory.
+    raise environ.ImproperlyConfigured(
+        f"SESSION_BACKEND={SESSION_BACKEND} needs REDIS_URL (e.g. redis://127.0.0.1:6379/0): "
+        "every worker must share one session cache. Use SESSION_BACKEND=db without Redis."
+    )
 SESSION_ENGINE = SESSION_ENGINES[SESSION_BACKEND]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,14 +1,18 @@
 """
 Settings for running the site on a developer's machine (``make run``).
 
-Secrets are generated once into ``var/`` (ignored by git) so nothing secret is committed
-and every clone gets its own keys. DEBUG is on: this is the only weakened setting, and it
+Secrets are generated once into ``var/`` (ignored by git; ``LOCAL_STATE_DIR`` moves it) so
+nothing secret is committed and every clone gets its own keys. They are created exclusively
+and owner-only (config/secret_files.py): workers starting together on a fresh clone all
+end up with the same keys. DEBUG is on: this is the only weakened setting, and it
 never applies in production.
 """
 
 import secrets
+from pathlib import Path
 
-from config.keypairs import key_pair_write
+from config.keypairs import key_pair_ensure
+from config.secret_files import secret_file_ensure
 
 from .base import *  # noqa: F403
 from .base import (
@@ -21,15 +25,17 @@ from .base import (
     jwt_keys,
 )
 
+LOCAL_STATE_DIR = Path(env("LOCAL_STATE_DIR", default=str(BASE_DIR / "var")))
+
 
 def _local_secret(name: str) -> str:
     """Return the secret stored in var/<name>, generating 256+ random bits on first use."""
-    path = BASE_DIR / "var" / name
-    if not path.exists():
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    path = LOCAL_STATE_DIR / name
+    return (
+        secret_file_ensure(path=path, make=lambda: secrets.token_urlsafe(48).encode())
+        .decode()
+        .strip()
+    )
 
 
 DEBUG = env.bool("DEBUG", default=True)
@@ -38,10 +44,9 @@ SECRET_KEY = env("SECRET_KEY", default="") or _local_secret("secret_key")
 
 def _local_key_pair(algorithm: str) -> tuple[str, str]:
     """Return the paths of var/jwt_<alg>_{private,public}.pem, generating the pair on first use."""
-    private_path = BASE_DIR / "var" / f"jwt_{algorithm.lower()}_private.pem"
-    public_path = BASE_DIR / "var" / f"jwt_{algorithm.lower()}_public.pem"
-    if not private_path.exists():
-        key_pair_write(algorithm=algorithm, private_path=private_path, public_path=public_path)
+    private_path = LOCAL_STATE_DIR / f"jwt_{algorithm.lower()}_private.pem"
+    public_path = LOCAL_STATE_DIR / f"jwt_{algorithm.lower()}_public.pem"
+    key_pair_ensure(algorithm=algorithm, private_path=private_path, public_path=public_path)
     return str(private_path), str(public_path)
 
 
@@ -54,3 +59,12 @@ SIMPLE_JWT["SIGNING_KEY"], SIMPLE_JWT["VERIFYING_KEY"] = jwt_keys(
     private_key_file=JWT_PRIVATE_KEY_FILE,
     public_key_file=JWT_PUBLIC_KEY_FILE,
 )
+
+# Served straight from the source tree, with DEBUG on or off and no collectstatic step:
+# plain (unhashed) names and whitenoise looking files up through the finders. Production
+# keeps hashed names from the manifest written by collectstatic (base.py).
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from accounts.tokens import token_table_stats
+from api.housekeeping import token_table_stats
 
 
 class Command(BaseCommand):

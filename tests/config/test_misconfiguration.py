@@ -1,0 +1,37 @@
+"""Configurations that could only answer 500s are refused at start, with the reason."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def _import_settings(module: str, **env_overrides) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "SESSION_BACKEND"}}
+    return subprocess.run(  # noqa: S603 - our own interpreter and fixed code.
+        [sys.executable, "-c", f"import {module}"],
+        cwd=ROOT,
+        env={**env, **env_overrides},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_cache_sessions_without_redis_are_refused_at_start_naming_redis_url(tmp_path):
+    for backend in ["cache", "cached_db"]:
+        result = _import_settings(
+            "config.settings.local", SESSION_BACKEND=backend, LOCAL_STATE_DIR=str(tmp_path)
+        )
+        assert result.returncode != 0
+        assert "ImproperlyConfigured" in result.stderr
+        assert "REDIS_URL" in result.stderr
+
+
+def test_cache_sessions_with_redis_start():
+    result = _import_settings(
+        "config.settings.test", SESSION_BACKEND="cache", REDIS_URL="redis://127.0.0.1:6379/7"
+    )
+    assert result.returncode == 0, result.stderr

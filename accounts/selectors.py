@@ -89,3 +89,34 @@ def user_devices(*, user: User) -> list[Device]:
             )
         )
     return devices
+
+
+def account_table_counts() -> list[dict]:
+    """
+    Return, for the session and sign-in tables, how many rows they hold and how many of
+    them ``manage.py prune`` may delete (expired, or ended).
+    """
+    from django.contrib.sessions.models import Session
+
+    from .models import AttemptCounter
+
+    now = timezone.now()
+    sign_ins = SignIn.objects.all()
+    return [
+        {
+            # The database session engine's table; with sessions in a cache it stays empty.
+            "model": Session,
+            "rows": Session.objects.count(),
+            "expired": Session.objects.filter(expire_date__lt=now).count(),
+        },
+        {
+            "model": SignIn,
+            "rows": sign_ins.count(),
+            "expired": sign_ins.exclude(ended_at__isnull=True, expires_at__gt=now).count(),
+        },
+        {
+            "model": AttemptCounter,
+            "rows": AttemptCounter.objects.count(),
+            "expired": AttemptCounter.objects.filter(resets_at__lte=now.timestamp()).count(),
+        },
+    ]

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .lockout import LoginLocked as LoginLocked
@@ -135,6 +136,18 @@ def signin_end_by_id(*, sign_in_id, reason: str) -> None:
     sign_in = SignIn.objects.filter(pk=sign_in_id, ended_at__isnull=True).first()
     if sign_in is not None:
         signin_end(sign_in=sign_in, reason=reason)
+
+
+def signins_prune(*, retention: timedelta) -> int:
+    """
+    Delete the sign-ins that ended, or expired without being ended, more than ``retention``
+    ago; return how many. Live sign-ins are never touched.
+    """
+    cutoff = timezone.now() - retention
+    deleted, _ = SignIn.objects.filter(
+        Q(ended_at__lt=cutoff) | Q(ended_at__isnull=True, expires_at__lt=cutoff)
+    ).delete()
+    return deleted
 
 
 @transaction.atomic

@@ -1,8 +1,9 @@
 """
-Keeping the token tables small: their sizes, for ``manage.py token_stats`` and the
-comparison page.
+Keeping the tables small: their sizes, for ``manage.py token_stats`` and the comparison
+page; ``manage.py prune`` deletes what has expired.
 
-Token-specific (simplejwt's ``token_blacklist`` tables), so it lives on the API side.
+The token tables are simplejwt's (``token_blacklist``), so this lives on the API side; the
+session and sign-in tables are counted by accounts.selectors.
 """
 
 from django.db import DatabaseError, connection
@@ -11,6 +12,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import SignIn
+from accounts.selectors import account_table_counts
 
 
 def token_table_stats() -> list[dict]:
@@ -48,6 +50,20 @@ def token_table_stats() -> list[dict]:
         {"table": model._meta.db_table, **counts, "bytes": _table_bytes(model._meta.db_table)}
         for model, counts in tables
     ]
+
+
+def table_stats() -> list[dict]:
+    """Return token_table_stats() for every table that grows with sign-ins, tokens included."""
+    accounts = [
+        {
+            "table": row["model"]._meta.db_table,
+            "rows": row["rows"],
+            "expired": row["expired"],
+            "bytes": _table_bytes(row["model"]._meta.db_table),
+        }
+        for row in account_table_counts()
+    ]
+    return accounts + [row for row in token_table_stats() if row["table"] != "accounts_signin"]
 
 
 def _table_bytes(table: str) -> int | None:

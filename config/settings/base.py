@@ -157,6 +157,9 @@ SESSION_REMEMBER_ME_SECONDS = env.int("SESSION_REMEMBER_ME_SECONDS", default=60 
 # every other request reads the session and writes nothing. The idle timeout is measured
 # from the last recorded activity, so it is exact to within this many seconds.
 SESSION_ACTIVITY_THROTTLE_SECONDS = env.int("SESSION_ACTIVITY_THROTTLE_SECONDS", default=60)
+# `manage.py prune` deletes ended and expired sign-ins this many days after they ended:
+# until then staff can see in the admin how and when each one ended.
+SIGNIN_RETENTION_DAYS = env.int("SIGNIN_RETENTION_DAYS", default=30)
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 

@@ -9,12 +9,13 @@ started, when it was last active, whether "remember me" was ticked). A request t
 authenticated request costs one Redis GET and nothing else.
 
 Revocation stays instant because every path that ends a sign-in (sign-out, "your devices",
-password change or reset, deactivation, the admin) goes through
+password change or reset, deactivation, the admin, and any other save of a user that changes
+its password, ``is_active`` or privileges: accounts/signals.py) goes through
 ``accounts.services.signin_end``, which deletes the session from the store: a deleted
 session is the revocation. Once per ``SESSION_ACTIVITY_THROTTLE_SECONDS`` a request also
 records activity (one UPDATE of the ``SignIn`` row, which doubles as a check that it is still
 live), re-reads the user row and re-checks ``is_active`` and the password hash, so changes
-made behind the services' back are caught within that period too.
+that send no signal (``QuerySet.update()``, raw SQL) are caught within that period too.
 
 Signed-cookie sessions cannot be deleted server-side: for them that periodic check is the
 only revocation, so a copy of the cookie keeps working for up to the throttle period.

@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -9,6 +10,9 @@ from django.db.models.functions import Lower
 from django.db.models.signals import post_init, pre_init
 
 from .managers import UserManager
+
+# Set on a user while Django saves an upgraded hash of the same password.
+PASSWORD_HASH_UPGRADE = "_password_hash_upgrade"  # noqa: S105 - an attribute name.
 
 
 class User(AbstractUser):
@@ -53,6 +57,24 @@ class User(AbstractUser):
         state.db = db
         user.__dict__.update(zip(field_names, values, strict=True), _state=state)
         return user
+
+    def check_password(self, raw_password):
+        """
+        Django's check, marking the save of an upgraded hash (new hasher parameters, same
+        password) so that accounts/signals.py does not take it for a password change.
+        """
+
+        def setter(raw_password):
+            self.set_password(raw_password)
+            # As in AbstractBaseUser: a hash upgrade is not a password change.
+            self._password = None
+            self.__dict__[PASSWORD_HASH_UPGRADE] = True
+            try:
+                self.save(update_fields=["password"])
+            finally:
+                self.__dict__.pop(PASSWORD_HASH_UPGRADE, None)
+
+        return check_password(raw_password, self.password, setter)
 
     def clean(self):
         super().clean()

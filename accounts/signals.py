@@ -20,7 +20,7 @@ from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from . import services
-from .models import SignIn, User
+from .models import PASSWORD_HASH_UPGRADE, SignIn, User
 
 _CHANGED = "_sign_in_fields_changed"
 
@@ -31,13 +31,19 @@ def _is_user_model(sender) -> bool:
 
 @receiver(pre_save, dispatch_uid="accounts.remember_sign_in_field_changes")
 def _remember_sign_in_field_changes(sender, instance, raw, update_fields, **kwargs):
-    if not _is_user_model(sender) or raw or instance._state.adding or instance.pk is None:
+    # No shortcut on ``raw`` (loaddata) or ``_state.adding`` (User(pk=...).save() updates
+    # an existing row too): the row itself says whether there is anything to compare with.
+    if not _is_user_model(sender) or instance.pk is None:
         return
     names = [
         name
         for name in services.SIGN_IN_FIELDS
         # A deferred field is not written by save(); update_fields names what is.
-        if name in instance.__dict__ and (update_fields is None or name in update_fields)
+        if name in instance.__dict__
+        and (update_fields is None or name in update_fields)
+        # Django re-saves the hash of the same password when its hasher's parameters
+        # change (User.check_password): the password has not changed.
+        and not (name == "password" and instance.__dict__.get(PASSWORD_HASH_UPGRADE))
     ]
     if not names:
         return

@@ -10,6 +10,7 @@ still refused at once, because every refresh compares the password digest it car
 the user's row.
 """
 
+import json
 from importlib import import_module
 
 import pytest
@@ -188,6 +189,28 @@ def test_an_account_deactivated_outside_the_site_ends_every_session_on_the_next_
     assert me(browser).status_code == 401
     sign_in_row = SignIn.objects.get(user=user, kind=SignIn.Kind.SESSION)
     assert sign_in_row.end_reason == SignIn.EndReason.DEACTIVATED
+
+
+def test_a_deactivation_loaded_from_a_fixture_ends_every_session(
+    user, password, server_side_store, tmp_path
+):
+    browser = signed_in_browser(user, password)
+    row = User.objects.filter(pk=user.pk).values()[0]
+    fixture = tmp_path / "users.json"
+    fields = {k: v for k, v in row.items() if k not in ("id", "last_login", "date_joined")}
+    fields.update(is_active=False, date_joined="2026-01-01T00:00:00Z")
+    fixture.write_text(json.dumps([{"model": "accounts.user", "pk": user.pk, "fields": fields}]))
+    call_command("loaddata", str(fixture), verbosity=0)
+    assert me(browser).status_code == 401
+
+
+def test_a_deactivation_saved_through_a_new_instance_with_the_pk_ends_every_session(
+    user, password, server_side_store
+):
+    browser = signed_in_browser(user, password)
+    row = User.objects.filter(pk=user.pk).values()[0]
+    User(**{**row, "is_active": False}).save()
+    assert me(browser).status_code == 401
 
 
 def test_a_user_deleted_in_a_shell_is_signed_out_on_the_next_request(
@@ -412,3 +435,49 @@ def test_the_session_store_still_holds_the_sessions_of_other_users(
     assert me(theirs).status_code == 200
     store = import_module(settings.SESSION_ENGINE).SessionStore
     assert store().exists(session_key(theirs))
+
+
+# --- A hash upgrade is not a password change ----------------------------------------------
+
+UPGRADED_HASHERS = [
+    "tests.support.fast_pbkdf2.FastPBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+]
+
+
+def test_a_hash_upgrade_at_sign_in_ends_no_other_session(user, password, settings):
+    elsewhere = signed_in_browser(user, password)
+    settings.PASSWORD_HASHERS = UPGRADED_HASHERS
+    browser = signed_in_browser(user, password)  # Django re-saves the hash with PBKDF2.
+    assert User.objects.get(pk=user.pk).password.startswith("pbkdf2_sha256$")
+    assert me(browser).status_code == 200
+    assert me(elsewhere).status_code == 200
+    assert not SignIn.objects.filter(user=user, ended_at__isnull=False).exists()
+
+
+def test_a_password_change_whose_old_password_check_upgrades_the_hash_keeps_this_session(
+    user, password, settings
+):
+    browser = signed_in_browser(user, password)
+    settings.PASSWORD_HASHERS = UPGRADED_HASHERS
+    response = browser.post(
+        reverse("accounts:password_change"),
+        {"old_password": password, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 302
+    assert me(browser).status_code == 200
+
+
+def test_an_api_password_change_whose_check_upgrades_the_hash_answers_a_working_pair(
+    user, password, settings
+):
+    pair = token_pair(user, password)
+    settings.PASSWORD_HASHERS = UPGRADED_HASHERS
+    response = APIClient().post(
+        reverse("api:password_change"),
+        {"old_password": password, "new_password": NEW_PASSWORD},
+        format="json",
+        **bearer(pair["access"]),
+    )
+    assert response.status_code == 200, response.content
+    assert api_refresh(response.json()["refresh"]).status_code == 200

@@ -33,6 +33,13 @@ from .models import AttemptCounter
 SIGNUP = "signup"
 PASSWORD_RESET = "password-reset"  # noqa: S105 - an action's name, not a password.
 KEY_PREFIX = "lockout:"
+# The caches that every worker shares and whose add() and incr() are atomic.
+ATOMIC_SHARED_CACHES = {
+    "django_redis.cache.RedisCache",
+    "django.core.cache.backends.redis.RedisCache",
+    "django.core.cache.backends.memcached.PyMemcacheCache",
+    "django.core.cache.backends.memcached.PyLibMCCache",
+}
 
 # INCR, and (re)start the window on the first attempt and on the one that reaches the limit.
 _REDIS_HIT = """
@@ -219,7 +226,8 @@ def login_attempt_succeeded(*, email: str, ip: str | None) -> None:
 def address_attempt_record(*, request, action: str) -> None:
     """
     Count one request of ``action`` (SIGNUP, PASSWORD_RESET) from the request's address;
-    raise TooManyRequests once the address is past its limit. Both edges call this.
+    raise TooManyRequests once the address is past its limit. The storefront's sign-up and
+    reset views call this; the API's exception handler answers it with 429 JSON.
     """
     ip = request_client_ip(request)
     if not ip:
@@ -248,5 +256,9 @@ def store_problem(*, store: str, database: dict, cache_backend: str) -> str | No
     if store == "cache":
         if cache_backend.rsplit(".", 1)[-1] in {"LocMemCache", "DummyCache"}:
             return f"the counters would live in {cache_backend}, which each process has its own of"
+        if cache_backend not in ATOMIC_SHARED_CACHES:
+            # The file and database caches are shared, but their incr() is a get and a set:
+            # a burst of parallel guesses can read the same count.
+            return f"{cache_backend} cannot count atomically; use Redis or the database"
         return None
     return f"LOGIN_LOCKOUT_STORE is {store!r}, not 'database' or 'cache'"

@@ -47,8 +47,11 @@ def test_production_settings_without_redis_keep_a_shared_lockout_and_pass_the_de
 
 
 def test_production_settings_with_per_process_lockout_counters_fail_the_deploy_check():
+    # An in-memory SQLite database is one per process, and so would be the counters in it.
+    # (LOGIN_LOCKOUT_STORE=cache without REDIS_URL does not even start: see
+    # tests/config/test_misconfiguration.py.)
     env = {**GOOD_PRODUCTION_ENV, "REDIS_URL": "", "SESSION_BACKEND": "db"}
-    env["LOGIN_LOCKOUT_STORE"] = "cache"
+    env.update(LOGIN_LOCKOUT_STORE="database", DATABASE_URL="sqlite://:memory:")
     result = _manage("check", "--deploy", env_overrides=env)
     assert result.returncode != 0
     assert "accounts.E001" in result.stderr

@@ -190,6 +190,14 @@ LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
 # Where the attempt counters live; every worker process must share them (accounts/lockout.py):
 # "cache" (Redis) with REDIS_URL, the database's AttemptCounter table without.
 LOGIN_LOCKOUT_STORE = env("LOGIN_LOCKOUT_STORE", default="cache" if REDIS_URL else "database")
+if LOGIN_LOCKOUT_STORE not in ("cache", "database"):
+    raise environ.ImproperlyConfigured(
+        f"LOGIN_LOCKOUT_STORE must be 'cache' or 'database', not {LOGIN_LOCKOUT_STORE!r}."
+    )
+if LOGIN_LOCKOUT_STORE == "cache" and not REDIS_URL:
+    raise environ.ImproperlyConfigured(
+        "LOGIN_LOCKOUT_STORE=cache needs REDIS_URL: without it the cache is each process's own."
+    )
 # Requests per address and window that sign up or ask for a password-reset email.
 SIGNUP_LIMIT_PER_ADDRESS = env.int("SIGNUP_LIMIT_PER_ADDRESS", default=10)
 PASSWORD_RESET_LIMIT_PER_ADDRESS = env.int("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=5)

@@ -66,7 +66,14 @@ LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 
 @pytest.mark.parametrize(
     ("store", "database", "cache_backend"),
-    [("database", MEMORY_SQLITE, REDIS), ("cache", POSTGRES, LOCMEM), ("redis", POSTGRES, REDIS)],
+    [
+        ("database", MEMORY_SQLITE, REDIS),
+        ("cache", POSTGRES, LOCMEM),
+        ("redis", POSTGRES, REDIS),
+        # Shared, but their incr() reads and then writes: a burst reads the same count.
+        ("cache", POSTGRES, "django.core.cache.backends.filebased.FileBasedCache"),
+        ("cache", POSTGRES, "django.core.cache.backends.db.DatabaseCache"),
+    ],
 )
 def test_a_per_process_or_unknown_store_is_a_problem(store, database, cache_backend):
     assert lockout.store_problem(store=store, database=database, cache_backend=cache_backend)

@@ -115,7 +115,7 @@ def test_password_reset_requests_are_refused_after_the_per_address_limit(user, s
     assert _reset(Client(REMOTE_ADDR="192.0.2.78"), user.email).status_code == 302
 
 
-def test_the_api_answers_an_address_limit_with_429_json_and_retry_after(settings):
+def test_the_api_error_handler_turns_an_address_limit_into_429_json_with_retry_after(settings):
     settings.SIGNUP_LIMIT_PER_ADDRESS = 1
     request = RequestFactory().post("/api/", REMOTE_ADDR="192.0.2.90")
     lockout.address_attempt_record(request=request, action=lockout.SIGNUP)

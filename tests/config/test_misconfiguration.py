@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def _import_settings(module: str, **env_overrides) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "SESSION_BACKEND"}}
+    unset = {"REDIS_URL", "SESSION_BACKEND", "LOGIN_LOCKOUT_STORE"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     return subprocess.run(  # noqa: S603 - our own interpreter and fixed code.
         [sys.executable, "-c", f"import {module}"],
         cwd=ROOT,
@@ -35,3 +36,15 @@ def test_cache_sessions_with_redis_start():
         "config.settings.test", SESSION_BACKEND="cache", REDIS_URL="redis://127.0.0.1:6379/7"
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_an_unknown_lockout_store_is_refused_at_start():
+    result = _import_settings("config.settings.test", LOGIN_LOCKOUT_STORE="redis")
+    assert result.returncode != 0
+    assert "LOGIN_LOCKOUT_STORE must be" in result.stderr
+
+
+def test_lockout_counters_in_the_cache_without_redis_are_refused_at_start_naming_redis_url():
+    result = _import_settings("config.settings.test", LOGIN_LOCKOUT_STORE="cache")
+    assert result.returncode != 0
+    assert "REDIS_URL" in result.stderr

@@ -18,8 +18,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .lockout import (
+    SIGNUP,
+    address_attempt_record,
+    login_attempt_begin,
+    login_attempt_succeeded,
+    request_client_ip,
+)
 from .lockout import LoginLocked as LoginLocked
-from .lockout import login_attempt_begin, login_attempt_succeeded, request_client_ip
 from .models import SignIn, User
 
 INVALID_CREDENTIALS_MESSAGE = "Please enter a correct email and password."
@@ -253,14 +259,20 @@ def user_deactivate(*, user: User) -> None:
     _user_save(user=user, update_fields=["is_active"])
 
 
-@transaction.atomic
-def user_sign_up(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
+def user_sign_up(
+    *, email: str, password: str, first_name: str = "", last_name: str = "", request=None
+) -> User:
     """
     Create a customer account.
 
-    Raise ValidationError keyed by field (``email``, ``password``) for an address already
-    in use or a password the validators refuse; nothing is written then.
+    With the ``request`` it comes from, the sign-up first counts against its address's
+    limit and raises TooManyRequests past it; this runs outside any transaction, so that a
+    refused sign-up still counts on the database store. Raise ValidationError keyed by
+    field (``email``, ``password``) for an address already in use or a password the
+    validators refuse; nothing is written then.
     """
+    if request is not None:
+        address_attempt_record(request=request, action=SIGNUP)
     email = User.objects.normalize_email_address(email)
     user = User(email=email, first_name=first_name.strip(), last_name=last_name.strip())
     errors = {}

@@ -117,9 +117,8 @@ def signup(request):
     limited = None
     if request.method == "POST" and form.is_valid():
         try:
-            # Outside user_sign_up's transaction: a refused address taken must still count.
-            lockout.address_attempt_record(request=request, action=lockout.SIGNUP)
             user = services.user_sign_up(
+                request=request,
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password"],
                 first_name=form.cleaned_data["first_name"],

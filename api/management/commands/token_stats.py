@@ -6,7 +6,8 @@ from api.housekeeping import table_stats
 class Command(BaseCommand):
     help = (
         "Report the size of every table that grows with sign-ins: sessions, sign-ins, lockout "
-        "counters and tokens: rows, expired rows (what `manage.py prune` would delete) and "
+        "counters and tokens: rows, expired or ended rows (what `manage.py prune` deletes, "
+        "sign-ins once past SIGNIN_RETENTION_DAYS) and "
         "bytes on disk where the database can tell."
     )
 

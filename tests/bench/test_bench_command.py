@@ -29,7 +29,9 @@ def needs_wrk():
 def _bench_env(tmp_path: Path) -> dict[str, str]:
     # A database of its own and no Redis: the floors need neither, and the run must not
     # touch the developer's or CI's databases.
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "SECRET_KEY"}}
+    # (Sessions in a cache would be refused without Redis: SESSION_BACKEND goes too.)
+    unset = {"REDIS_URL", "SECRET_KEY", "SESSION_BACKEND"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.bench",
         DATABASE_URL=f"sqlite:///{tmp_path / 'bench.sqlite3'}",

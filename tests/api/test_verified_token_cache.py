@@ -8,6 +8,7 @@ import time
 import weakref
 from datetime import timedelta
 
+import jwt
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -56,13 +57,16 @@ def test_with_the_cache_off_every_request_verifies_the_token(api, pair, decodes,
 def test_a_remembered_token_is_refused_once_it_expires(api, user, password, settings):
     jwt_settings = {
         **settings.SIMPLE_JWT,
-        "ACCESS_TOKEN_LIFETIME": timedelta(seconds=1),
+        "ACCESS_TOKEN_LIFETIME": timedelta(seconds=3),
         "LEEWAY": 0,
     }
     settings.SIMPLE_JWT = jwt_settings
     access = obtain(api, user.email, password).json()["access"]
     assert me(api, access).status_code == 200
-    time.sleep(1.1)
+    # `exp` is whole seconds, cut down from the moment of issue: wait for it, not for a
+    # fixed lifetime, which could end before the first request on a slow machine.
+    expires = jwt.decode(access, options={"verify_signature": False})["exp"]
+    time.sleep(max(0.0, expires - time.time()) + 0.2)
     response = me(api, access)
     assert response.status_code == 401
     assert response.json()["code"] == "token_not_valid"

@@ -70,6 +70,29 @@ def redis_cache_settings(url: str = TEST_REDIS_URL, prefix: str = "test") -> dic
     }
 
 
+def pytest_generate_tests(metafunc):
+    # Every revocation, lifetime and outage guarantee must hold with the fast path on and off.
+    if metafunc.definition.get_closest_marker("both_paths"):
+        metafunc.fixturenames.append("auth_path")
+        metafunc.parametrize("auth_path", ["stock", "fast"], indirect=True)
+
+
+@pytest.fixture
+def auth_path(request, settings):
+    """The settings of one path: "stock" (the defaults) or "fast" (AUTH_FAST_PATH=1)."""
+    from django.conf import settings as live
+
+    from fastpath.conf import overrides
+
+    if request.param == "fast" and not live.AUTH_FAST_PATH:
+        stock = {name: getattr(live, name) for name in dir(live) if name.isupper()}
+        for name, value in overrides(stock).items():
+            setattr(settings, name, value)
+    elif request.param == "stock" and live.AUTH_FAST_PATH:
+        pytest.fail("AUTH_FAST_PATH=1 is set: the stock runs of both_paths tests cannot be stock")
+    return request.param
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Start every test with an empty cache, so lockout counters do not leak between tests."""

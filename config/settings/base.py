@@ -124,6 +124,11 @@ else:
         }
     }
 
+# --- The fast path --------------------------------------------------------------------
+# Off by default: the site runs Django's and simplejwt's own pieces. AUTH_FAST_PATH=1 swaps
+# in the project's speed work (fastpath/, docs/fast-path.md); the benchmark measures both.
+AUTH_FAST_PATH = env.bool("AUTH_FAST_PATH", default=False)
+
 # --- Sessions -------------------------------------------------------------------------
 SESSION_ENGINES = {
     "db": "django.contrib.sessions.backends.db",
@@ -355,3 +360,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
 }
+
+if AUTH_FAST_PATH:
+    from fastpath.conf import overrides as _fast_path_overrides
+
+    globals().update(_fast_path_overrides(globals()))

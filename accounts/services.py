@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from . import selectors
 from .lockout import (
     SIGNUP,
     address_attempt_record,
@@ -182,6 +183,22 @@ def user_sign_out_everywhere(*, user: User, reason: str, keep: SignIn | None = N
         signin_end(sign_in=sign_in, reason=reason)
         ended += 1
     return ended
+
+
+def user_signins_reconcile(*, user: User) -> int:
+    """
+    Mark ended, as expired, the user's sign-ins that are over but not marked so: past their
+    lifetime, or sessions idle past the timeout or gone from the session store. Return how
+    many.
+
+    "Your devices" calls it before listing, on both edges, so that the index does not fill
+    with ghosts and a session that vanished from the store (evicted, flushed) is ended like
+    any other: its row can no longer be revoked or counted as live.
+    """
+    over = selectors.user_signins_over(user=user)
+    for sign_in in over:
+        signin_end(sign_in=sign_in, reason=SignIn.EndReason.EXPIRED)
+    return len(over)
 
 
 # The fields whose change ends the user's sign-ins, and why. Sessions keep a snapshot of

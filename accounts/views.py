@@ -239,13 +239,12 @@ def me(request):
 @require_GET
 def devices(request):
     """Every live sign-in of the user: browser sessions and API tokens."""
+    services.user_signins_reconcile(user=request.user)
+    devices = selectors.user_devices(user=request.user)
     return render(
         request,
         "accounts/devices.html",
-        {
-            "devices": selectors.user_devices(user=request.user),
-            "current_signin_id": sessions.session_signin_id(request),
-        },
+        {"devices": devices, "current_signin_id": sessions.session_signin_id(request)},
     )
 
 

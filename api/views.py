@@ -207,8 +207,10 @@ class SignInListView(APIView):
 
     @extend_schema(responses=s.SignInOutput(many=True), tags=["account"])
     def get(self, request):
+        user = request_account(request)
+        account_services.user_signins_reconcile(user=user)
+        devices = account_selectors.user_devices(user=user)
         current = request.auth.get(tokens.SID_CLAIM)
-        devices = account_selectors.user_devices(user=request_account(request))
         return Response(
             s.SignInOutput([_device_fields(d, current) for d in devices], many=True).data
         )

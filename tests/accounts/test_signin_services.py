@@ -3,6 +3,9 @@ from datetime import timedelta
 import pytest
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts import selectors, services
@@ -36,12 +39,38 @@ def test_ending_a_session_signin_deletes_the_session_from_the_store(user, settin
     assert SignIn.objects.get(pk=sign_in.pk).ended_at is not None
 
 
-def test_live_signins_prune_sessions_that_vanished_from_the_store(user, settings, session_store):
+def test_live_signins_leave_out_sessions_that_vanished_from_the_store_and_write_nothing(
+    user, settings, session_store
+):
     kept, kept_signin = _session_signin(user, settings)
     gone, gone_signin = _session_signin(user, settings)
     gone.delete()
-    assert selectors.user_signins_live(user=user) == [kept_signin]
+    with CaptureQueriesContext(connection) as queries:
+        assert selectors.user_signins_live(user=user) == [kept_signin]
+    assert all(query["sql"].startswith("SELECT") for query in queries.captured_queries)
+    assert SignIn.objects.get(pk=gone_signin.pk).ended_at is None
+    assert selectors.user_signins_over(user=user) == [gone_signin]
+
+
+def test_reconciling_ends_the_sessions_that_vanished_from_the_store_as_expired(
+    user, settings, session_store
+):
+    kept, kept_signin = _session_signin(user, settings)
+    gone, gone_signin = _session_signin(user, settings)
+    gone.delete()
+    assert services.user_signins_reconcile(user=user) == 1
     assert SignIn.objects.get(pk=gone_signin.pk).end_reason == SignIn.EndReason.EXPIRED
+    assert SignIn.objects.get(pk=kept_signin.pk).ended_at is None
+    assert kept.exists(kept.session_key)
+
+
+def test_reconciling_ends_a_sign_in_past_its_lifetime_and_leaves_live_ones(user, settings):
+    _, live_signin = _session_signin(user, settings)
+    _, old_signin = _session_signin(user, settings)
+    SignIn.objects.filter(pk=old_signin.pk).update(expires_at=timezone.now())
+    assert services.user_signins_reconcile(user=user) == 1
+    assert selectors.user_signins_live(user=user) == [live_signin]
+    assert selectors.user_signins_over(user=user) == []
 
 
 def test_password_change_ends_every_other_signin_but_keeps_the_current_one(

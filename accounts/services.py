@@ -5,7 +5,7 @@ Sign-in checks, the brute-force lockout and the per-user index of sign-ins live 
 each edge only decides how to identify the user and how to render the answer.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
@@ -182,6 +182,21 @@ def user_sign_out_everywhere(*, user: User, reason: str, keep: SignIn | None = N
     for sign_in in live:
         signin_end(sign_in=sign_in, reason=reason)
         ended += 1
+    return ended
+
+
+def users_sign_out_everywhere(*, users: Iterable[User], reason: str) -> int:
+    """End every live sign-in of each of these users; return how many were ended."""
+    return sum(user_sign_out_everywhere(user=user, reason=reason) for user in users)
+
+
+def signins_end(*, sign_ins: Iterable[SignIn], reason: str) -> int:
+    """End those of these sign-ins that have not ended yet; return how many were ended."""
+    ended = 0
+    for sign_in in sign_ins:
+        if sign_in.ended_at is None:
+            signin_end(sign_in=sign_in, reason=reason)
+            ended += 1
     return ended
 
 

@@ -10,6 +10,7 @@ from django.utils.module_loading import import_string
 
 from accounts import selectors, services
 from accounts.models import SignIn
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -103,3 +104,25 @@ def test_deactivation_ends_every_signin(user, settings, session_store):
     assert not user.is_active
     assert not session.exists(session.session_key)
     assert selectors.user_signins_live(user=user) == []
+
+
+def test_ending_sign_ins_in_bulk_counts_only_those_that_were_still_live(user, settings):
+    _, live_signin = _session_signin(user, settings)
+    _, ended_signin = _session_signin(user, settings)
+    services.signin_end(sign_in=ended_signin, reason=SignIn.EndReason.SIGNED_OUT)
+    ended = services.signins_end(
+        sign_ins=SignIn.objects.filter(user=user), reason=SignIn.EndReason.ADMIN
+    )
+    assert ended == 1
+    assert SignIn.objects.get(pk=live_signin.pk).end_reason == SignIn.EndReason.ADMIN
+    assert SignIn.objects.get(pk=ended_signin.pk).end_reason == SignIn.EndReason.SIGNED_OUT
+
+
+def test_signing_users_out_everywhere_ends_every_sign_in_of_each(user, settings):
+    other = UserFactory()
+    _session_signin(user, settings)
+    _session_signin(other, settings)
+    _session_signin(other, settings)
+    ended = services.users_sign_out_everywhere(users=[user, other], reason=SignIn.EndReason.ADMIN)
+    assert ended == 3
+    assert not SignIn.objects.filter(ended_at__isnull=True).exists()

@@ -16,8 +16,7 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from shop.forms import add_service_error
-from shop.session_cart import session_cart_adopt
+from config.forms import add_service_error
 
 from . import lockout, selectors, services, sessions
 from .forms import (
@@ -53,10 +52,10 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form):
         user = form.get_user()
+        # Signing in keeps the visitor's cart: the shop listens for it (shop/signals.py).
         sessions.session_sign_in(
             request=self.request, user=user, remember=form.cleaned_data.get("remember_me", False)
         )
-        session_cart_adopt(self.request, user=user)
         messages.success(self.request, f"Signed in as {user.email}.")
         return HttpResponseRedirect(self.get_success_url())
 
@@ -131,7 +130,6 @@ def signup(request):
             add_service_error(form, exc)
         else:
             sessions.session_sign_in(request=request, user=user, remember=False)
-            session_cart_adopt(request, user=user)
             messages.success(request, f"Welcome! Your account {user.email} is ready.")
             return redirect("shop:catalog")
     return _too_many_requests(render(request, "accounts/signup.html", {"form": form}), limited)

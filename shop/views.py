@@ -15,9 +15,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.outage import serve_signed_out_during_outage
+from config.forms import add_service_error
 
 from . import selectors, services
-from .forms import AddToCartForm, CartLineForm, CheckoutForm, add_service_error
+from .forms import AddToCartForm, CartLineForm, CheckoutForm
 from .models import Order, Product
 from .session_cart import session_cart_get, session_cart_get_or_create
 

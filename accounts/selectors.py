@@ -10,6 +10,18 @@ from django.utils import timezone
 from .models import SignIn, User
 
 
+def user_get(*, pk) -> User:
+    """Return the user with this id, every field loaded; raise User.DoesNotExist otherwise."""
+    return User._default_manager.get(pk=pk)
+
+
+def user_signin_get(*, user: User, sign_in_id) -> SignIn | None:
+    """Return the user's sign-in with this id, ended or not, or None (also for no id)."""
+    if not sign_in_id:
+        return None
+    return SignIn.objects.filter(pk=sign_in_id, user=user).first()
+
+
 def _signins_split(*, user: User) -> tuple[list[SignIn], list[SignIn]]:
     # The user's sign-ins not marked ended, split into (live, over), most recently seen first.
     store = import_module(settings.SESSION_ENGINE).SessionStore

@@ -126,3 +126,10 @@ def test_signing_users_out_everywhere_ends_every_sign_in_of_each(user, settings)
     ended = services.users_sign_out_everywhere(users=[user, other], reason=SignIn.EndReason.ADMIN)
     assert ended == 3
     assert not SignIn.objects.filter(ended_at__isnull=True).exists()
+
+
+def test_a_users_sign_in_is_found_by_id_and_another_users_is_not(user, settings):
+    _, sign_in = _session_signin(user, settings)
+    assert selectors.user_signin_get(user=user, sign_in_id=sign_in.pk) == sign_in
+    assert selectors.user_signin_get(user=UserFactory(), sign_in_id=sign_in.pk) is None
+    assert selectors.user_signin_get(user=user, sign_in_id=None) is None

@@ -1,7 +1,8 @@
 """
 The admin for users and sign-ins. Django's own user admin, unchanged where it saves: a new
 password, a deactivation or a privilege change ends the user's sign-ins through the
-receivers in accounts/signals.py, as any other save does, and so does a deletion.
+receivers in accounts/signals.py, as any other save does, and so does a deletion. The
+actions call one service each and report what it did; the admin decides nothing itself.
 """
 
 from django.contrib import admin, messages
@@ -31,10 +32,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Sign out everywhere (end every session and API token)")
     def sign_out_everywhere(self, request, queryset):
-        ended = sum(
-            services.user_sign_out_everywhere(user=user, reason=SignIn.EndReason.ADMIN)
-            for user in queryset
-        )
+        ended = services.users_sign_out_everywhere(users=queryset, reason=SignIn.EndReason.ADMIN)
         self.message_user(
             request,
             f"Ended {ended} sign-in{'s' if ended != 1 else ''} of {queryset.count()} user(s).",
@@ -86,10 +84,7 @@ class SignInAdmin(admin.ModelAdmin):
 
     @admin.action(description="End the selected sign-ins")
     def end_sign_ins(self, request, queryset):
-        ended = 0
-        for sign_in in queryset.filter(ended_at__isnull=True):
-            services.signin_end(sign_in=sign_in, reason=SignIn.EndReason.ADMIN)
-            ended += 1
+        ended = services.signins_end(sign_ins=queryset, reason=SignIn.EndReason.ADMIN)
         self.message_user(
             request, f"Ended {ended} sign-in{'s' if ended != 1 else ''}.", messages.SUCCESS
         )

@@ -10,16 +10,20 @@ from django.utils import timezone
 from .models import SignIn, User
 
 
-def user_signins_live(*, user: User) -> list[SignIn]:
-    """
-    Return the user's live sign-ins, most recently seen first.
+def user_get(*, pk) -> User:
+    """Return the user with this id, every field loaded; raise User.DoesNotExist otherwise."""
+    return User._default_manager.get(pk=pk)
 
-    Sign-ins whose session has vanished from the store (expired, flushed, evicted), whose
-    session has been idle past the idle timeout, or whose lifetime has passed are marked
-    ended on the way, so the index does not fill with ghosts.
-    """
-    from .services import signin_end
 
+def user_signin_get(*, user: User, sign_in_id) -> SignIn | None:
+    """Return the user's sign-in with this id, ended or not, or None (also for no id)."""
+    if not sign_in_id:
+        return None
+    return SignIn.objects.filter(pk=sign_in_id, user=user).first()
+
+
+def _signins_split(*, user: User) -> tuple[list[SignIn], list[SignIn]]:
+    # The user's sign-ins not marked ended, split into (live, over), most recently seen first.
     store = import_module(settings.SESSION_ENGINE).SessionStore
     signed_cookies = settings.SESSION_ENGINE.endswith("signed_cookies")
     now = timezone.now()
@@ -27,7 +31,7 @@ def user_signins_live(*, user: User) -> list[SignIn]:
     idle_cutoff = now - timedelta(
         seconds=settings.SESSION_IDLE_TIMEOUT_SECONDS + settings.SESSION_ACTIVITY_THROTTLE_SECONDS
     )
-    live = []
+    live, over = [], []
     for sign_in in SignIn.objects.filter(user=user, ended_at__isnull=True):
         is_session = sign_in.kind == SignIn.Kind.SESSION
         gone = (
@@ -39,11 +43,25 @@ def user_signins_live(*, user: User) -> list[SignIn]:
                 and not (sign_in.session_key and store().exists(sign_in.session_key))
             )
         )
-        if gone:
-            signin_end(sign_in=sign_in, reason=SignIn.EndReason.EXPIRED)
-        else:
-            live.append(sign_in)
-    return live
+        (over if gone else live).append(sign_in)
+    return live, over
+
+
+def user_signins_live(*, user: User) -> list[SignIn]:
+    """
+    Return the user's live sign-ins, most recently seen first.
+
+    A sign-in not yet marked ended is not live once its lifetime has passed or, for a
+    session, once it has been idle past the idle timeout or its session has vanished from
+    the store (expired, flushed, evicted). Marking those ended is
+    accounts.services.user_signins_reconcile's job; this only reads.
+    """
+    return _signins_split(user=user)[0]
+
+
+def user_signins_over(*, user: User) -> list[SignIn]:
+    """Return the user's sign-ins that are over (see user_signins_live) but not marked ended."""
+    return _signins_split(user=user)[1]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ Sign-in checks, the brute-force lockout and the per-user index of sign-ins live 
 each edge only decides how to identify the user and how to render the answer.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from . import selectors
 from .lockout import (
     SIGNUP,
     address_attempt_record,
@@ -182,6 +183,37 @@ def user_sign_out_everywhere(*, user: User, reason: str, keep: SignIn | None = N
         signin_end(sign_in=sign_in, reason=reason)
         ended += 1
     return ended
+
+
+def users_sign_out_everywhere(*, users: Iterable[User], reason: str) -> int:
+    """End every live sign-in of each of these users; return how many were ended."""
+    return sum(user_sign_out_everywhere(user=user, reason=reason) for user in users)
+
+
+def signins_end(*, sign_ins: Iterable[SignIn], reason: str) -> int:
+    """End those of these sign-ins that have not ended yet; return how many were ended."""
+    ended = 0
+    for sign_in in sign_ins:
+        if sign_in.ended_at is None:
+            signin_end(sign_in=sign_in, reason=reason)
+            ended += 1
+    return ended
+
+
+def user_signins_reconcile(*, user: User) -> int:
+    """
+    Mark ended, as expired, the user's sign-ins that are over but not marked so: past their
+    lifetime, or sessions idle past the timeout or gone from the session store. Return how
+    many.
+
+    "Your devices" calls it before listing, on both edges, so that the index does not fill
+    with ghosts and a session that vanished from the store (evicted, flushed) is ended like
+    any other: its row can no longer be revoked or counted as live.
+    """
+    over = selectors.user_signins_over(user=user)
+    for sign_in in over:
+        signin_end(sign_in=sign_in, reason=SignIn.EndReason.EXPIRED)
+    return len(over)
 
 
 # The fields whose change ends the user's sign-ins, and why. Sessions keep a snapshot of

@@ -2,6 +2,11 @@
 Storefront account views: the user is identified by their session. Each view checks the
 request, calls accounts.services / accounts.selectors (and the session helpers in
 accounts.sessions), and renders; none of them decides anything on its own.
+
+Set the views that have a twin in api/views.py (me, devices, revoking a device) beside
+it: they call the same services and selectors in the same order, and differ only in how
+the user is identified (the session here, the bearer token there) and how the answer is
+rendered (templates, messages and redirects here, JSON there).
 """
 
 from django.contrib import admin, messages
@@ -16,8 +21,7 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from shop.forms import add_service_error
-from shop.session_cart import session_cart_adopt
+from config.forms import add_service_error
 
 from . import lockout, selectors, services, sessions
 from .forms import (
@@ -42,7 +46,7 @@ def _too_many_requests(response, limited: lockout.TooManyRequests | None):
 def _current_user_row(request) -> User:
     # request.user is built from the session's snapshot; writes that need the whole row
     # (the password hash, to check the old password) read it fresh.
-    return User._default_manager.get(pk=request.user.pk)
+    return selectors.user_get(pk=request.user.pk)
 
 
 class LoginView(auth_views.LoginView):
@@ -53,10 +57,10 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form):
         user = form.get_user()
+        # Signing in keeps the visitor's cart: the shop listens for it (shop/signals.py).
         sessions.session_sign_in(
             request=self.request, user=user, remember=form.cleaned_data.get("remember_me", False)
         )
-        session_cart_adopt(self.request, user=user)
         messages.success(self.request, f"Signed in as {user.email}.")
         return HttpResponseRedirect(self.get_success_url())
 
@@ -131,7 +135,6 @@ def signup(request):
             add_service_error(form, exc)
         else:
             sessions.session_sign_in(request=request, user=user, remember=False)
-            session_cart_adopt(request, user=user)
             messages.success(request, f"Welcome! Your account {user.email} is ready.")
             return redirect("shop:catalog")
     return _too_many_requests(render(request, "accounts/signup.html", {"form": form}), limited)
@@ -157,8 +160,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return _too_many_requests(super().form_invalid(form), form.locked)
 
     def form_valid(self, form):
-        signin_id = sessions.session_signin_id(self.request)
-        keep = SignIn.objects.filter(pk=signin_id).first() if signin_id else None
+        keep = selectors.user_signin_get(
+            user=form.user, sign_in_id=sessions.session_signin_id(self.request)
+        )
         try:
             services.user_password_change(
                 user=form.user, new_password=form.cleaned_data["new_password1"], keep=keep
@@ -239,13 +243,12 @@ def me(request):
 @require_GET
 def devices(request):
     """Every live sign-in of the user: browser sessions and API tokens."""
+    services.user_signins_reconcile(user=request.user)
+    devices = selectors.user_devices(user=request.user)
     return render(
         request,
         "accounts/devices.html",
-        {
-            "devices": selectors.user_devices(user=request.user),
-            "current_signin_id": sessions.session_signin_id(request),
-        },
+        {"devices": devices, "current_signin_id": sessions.session_signin_id(request)},
     )
 
 
@@ -271,8 +274,9 @@ def device_revoke(request, signin_id):
 @require_POST
 def devices_sign_out_others(request):
     """End every sign-in of the user except this one."""
-    signin_id = sessions.session_signin_id(request)
-    keep = SignIn.objects.filter(pk=signin_id).first() if signin_id else None
+    keep = selectors.user_signin_get(
+        user=request.user, sign_in_id=sessions.session_signin_id(request)
+    )
     ended = services.user_sign_out_everywhere(
         user=request.user, reason=SignIn.EndReason.SIGNED_OUT_EVERYWHERE, keep=keep
     )

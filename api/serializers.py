@@ -112,6 +112,8 @@ class CartLineOutput(serializers.Serializer):
     subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
 
 
+# Renders shop.selectors.cart_contents: the lines and total the storefront's cart page shows.
+# (A comment, not a docstring: drf-spectacular would publish a docstring in the schema.)
 class CartOutput(serializers.Serializer):
     lines = CartLineOutput(many=True)
     total = serializers.DecimalField(max_digits=12, decimal_places=2)

@@ -1,8 +1,8 @@
 """
 API views: JSON over the shop core and the account services, the user identified by a JWT
-bearer token. Set them beside the storefront's views: the calls into shop.services,
-shop.selectors and accounts.services are the same; only the way the user is identified and
-the way the answer is rendered differ.
+bearer token. Set them beside the storefront's views (shop/views.py, accounts/views.py):
+the calls into shop.services, shop.selectors and accounts.services are the same, in the
+same order; only the way the user is identified and the way the answer is rendered differ.
 
 Views validate the shape of their input with a serializer, call one service or selector,
 and render the result. Errors from the core (ValidationError, DoesNotExist, LoginLocked,
@@ -10,7 +10,7 @@ TokenError) are turned into responses by api.exceptions, never caught here.
 """
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -207,8 +207,10 @@ class SignInListView(APIView):
 
     @extend_schema(responses=s.SignInOutput(many=True), tags=["account"])
     def get(self, request):
+        user = request_account(request)
+        account_services.user_signins_reconcile(user=user)
+        devices = account_selectors.user_devices(user=user)
         current = request.auth.get(tokens.SID_CLAIM)
-        devices = account_selectors.user_devices(user=request_account(request))
         return Response(
             s.SignInOutput([_device_fields(d, current) for d in devices], many=True).data
         )
@@ -275,21 +277,14 @@ class ProductDetailView(APIView):
 # --- Cart -------------------------------------------------------------------------------
 
 
-def _cart_response(user, status_code=status.HTTP_200_OK) -> Response:
-    lines = selectors.cart_lines(cart=selectors.cart_get_for_user(user=user))
-    return Response(
-        s.CartOutput({"lines": lines, "total": selectors.cart_total(lines=lines)}).data,
-        status=status_code,
-    )
+# Which cart a request is about: the token's user's, the one the storefront shows them too.
+# The storefront's twins are shop.session_cart.session_cart_get and _get_or_create.
+def _token_cart_get(request):
+    return selectors.cart_get_for_user(user=request_account(request))
 
 
-def _cart_line(user, pk: int):
-    """Return the line ``pk`` of the user's cart; 404 if the cart has no such line."""
-    lines = selectors.cart_lines(cart=selectors.cart_get_for_user(user=user))
-    line = next((line for line in lines if line.pk == pk), None)
-    if line is None:
-        raise Http404
-    return line
+def _token_cart_get_or_create(request):
+    return services.cart_get_or_create_for_user(user=request_account(request))
 
 
 class CartView(APIView):
@@ -297,12 +292,12 @@ class CartView(APIView):
 
     @extend_schema(responses=s.CartOutput, tags=["cart"])
     def get(self, request):
-        return _cart_response(request_account(request))
+        contents = selectors.cart_contents(cart=_token_cart_get(request))
+        return Response(s.CartOutput(contents).data)
 
     @extend_schema(responses={204: None}, tags=["cart"])
     def delete(self, request):
-        user = request_account(request)
-        services.cart_clear(cart=services.cart_get_or_create_for_user(user=user))
+        services.cart_clear(cart=_token_cart_get_or_create(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -311,7 +306,6 @@ class CartItemListView(APIView):
     def post(self, request):
         """Add a quantity of a product to the cart (on top of any already there)."""
         data = _valid(s.CartItemInput, request.data)
-        user = request_account(request)
         try:
             product = selectors.product_get(pk=data["product"])
         except Product.DoesNotExist:
@@ -319,12 +313,10 @@ class CartItemListView(APIView):
             raise ValidationError(
                 {"product": ValidationError("No such product.", code="does_not_exist")}
             ) from None
-        services.cart_add_item(
-            cart=services.cart_get_or_create_for_user(user=user),
-            product=product,
-            quantity=data["quantity"],
-        )
-        return _cart_response(user, status.HTTP_201_CREATED)
+        cart = _token_cart_get_or_create(request)
+        services.cart_add_item(cart=cart, product=product, quantity=data["quantity"])
+        contents = selectors.cart_contents(cart=cart)
+        return Response(s.CartOutput(contents).data, status=status.HTTP_201_CREATED)
 
 
 class CartItemDetailView(APIView):
@@ -332,17 +324,18 @@ class CartItemDetailView(APIView):
     def patch(self, request, pk):
         """Set the line's quantity; 0 removes it; no quantity changes nothing."""
         data = _valid(s.CartItemUpdateInput, request.data)
-        user = request_account(request)
-        line = _cart_line(user, pk)
+        line = selectors.cart_line_get(cart=_token_cart_get(request), pk=pk)
         if "quantity" in data:
             services.cart_set_quantity(
                 cart=line.cart, product=line.product, quantity=data["quantity"]
             )
-        return _cart_response(user)
+        contents = selectors.cart_contents(cart=line.cart)
+        return Response(s.CartOutput(contents).data)
 
     @extend_schema(responses={204: None}, tags=["cart"])
     def delete(self, request, pk):
-        line = _cart_line(request_account(request), pk)
+        """Remove one line from the cart."""
+        line = selectors.cart_line_get(cart=_token_cart_get(request), pk=pk)
         services.cart_remove_item(cart=line.cart, product=line.product)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -378,10 +371,9 @@ class OrderListView(generics.ListAPIView):
         summary="Place an order from the cart",
     )
     def post(self, request):
-        user = request_account(request)
         order = services.order_place(
-            user=user,
-            cart=services.cart_get_or_create_for_user(user=user),
+            user=request_account(request),
+            cart=_token_cart_get_or_create(request),
             idempotency_key=request.headers.get("Idempotency-Key"),
         )
         return Response(s.OrderOutput(order).data, status=status.HTTP_201_CREATED)

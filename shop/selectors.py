@@ -1,5 +1,6 @@
 """Read-only queries over the catalog, carts and orders, shared by both edges."""
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -49,6 +50,36 @@ def cart_lines(*, cart: Cart | None) -> list[CartLine]:
 
 def cart_total(*, lines: list[CartLine]) -> Decimal:
     return sum((line.subtotal for line in lines), Decimal("0.00"))
+
+
+@dataclass(frozen=True)
+class CartContents:
+    """What a cart holds, as both edges show it: its lines, with their products, and the total."""
+
+    lines: list[CartLine]
+    total: Decimal
+
+
+def cart_contents(*, cart: Cart | None) -> CartContents:
+    """Return the cart's lines, in the order they were added, and their total; no cart is empty."""
+    lines = cart_lines(cart=cart)
+    return CartContents(lines=lines, total=cart_total(lines=lines))
+
+
+def cart_line_get(
+    *, cart: Cart | None, pk: int | None = None, product_id: int | None = None
+) -> CartLine:
+    """
+    Return one line of the cart, with its product, by the line's id or by its product's.
+    Raise CartLine.DoesNotExist if the cart has no such line, or there is no cart.
+    """
+    field, wanted = ("pk", pk) if pk is not None else ("product_id", product_id)
+    # Picked from the cart's few lines, not looked up: a number from a URL too large for
+    # the database's integers is then a line that is not there, not a driver's overflow.
+    for line in cart_lines(cart=cart):
+        if getattr(line, field) == wanted:
+            return line
+    raise CartLine.DoesNotExist("The cart has no such line.")
 
 
 def order_list(*, user) -> QuerySet[Order]:

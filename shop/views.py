@@ -1,8 +1,11 @@
 """
 Storefront views: HTML over the shop core, the user identified by their session.
 
-Each view identifies the user (request.user, or the anonymous cart in the session), calls
-shop.selectors / shop.services, and renders; service errors go onto the form.
+Set them beside api/views.py: each view calls the same shop.selectors and shop.services,
+in the same order, as its API twin. Only two things differ: how the user and their cart
+are found (request.user and shop.session_cart here, which also serves an anonymous
+visitor; the bearer token there) and how the answer is rendered (templates, redirects and
+errors on the form here; JSON and api.exceptions there).
 """
 
 from django.contrib import messages
@@ -15,10 +18,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.outage import serve_signed_out_during_outage
+from config.forms import add_service_error
 
 from . import selectors, services
-from .forms import AddToCartForm, CartLineForm, CheckoutForm, add_service_error
-from .models import Order, Product
+from .forms import AddToCartForm, CartLineForm, CheckoutForm
+from .models import CartLine, Order, Product
 from .session_cart import session_cart_get, session_cart_get_or_create
 
 CATALOG_PAGE_SIZE = 24
@@ -60,11 +64,10 @@ def product_detail(request, slug):
         raise Http404("No such product.") from exc
     form = AddToCartForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        cart = session_cart_get_or_create(request)
         try:
             services.cart_add_item(
-                cart=session_cart_get_or_create(request),
-                product=product,
-                quantity=form.cleaned_data["quantity"],
+                cart=cart, product=product, quantity=form.cleaned_data["quantity"]
             )
         except ValidationError as exc:
             add_service_error(form, exc)
@@ -78,10 +81,11 @@ def _line_prefix(product_id: int) -> str:
     return f"line-{product_id}"
 
 
-def _render_cart(request, *, bound_form: CartLineForm | None = None, bound_product_id=None):
-    lines = selectors.cart_lines(cart=session_cart_get(request))
+def _render_cart(
+    request, contents, *, bound_form: CartLineForm | None = None, bound_product_id=None
+):
     rows = []
-    for line in lines:
+    for line in contents.lines:
         if bound_form is not None and line.product_id == bound_product_id:
             form = bound_form
         else:
@@ -89,25 +93,22 @@ def _render_cart(request, *, bound_form: CartLineForm | None = None, bound_produ
                 prefix=_line_prefix(line.product_id), initial={"quantity": line.quantity}
             )
         rows.append({"line": line, "form": form})
-    return render(
-        request,
-        "shop/cart.html",
-        {"rows": rows, "total": selectors.cart_total(lines=lines)},
-    )
+    return render(request, "shop/cart.html", {"rows": rows, "total": contents.total})
 
 
-def _cart_line_or_404(request, product_id: int):
-    for line in selectors.cart_lines(cart=session_cart_get(request)):
-        if line.product_id == product_id:
-            return line
-    raise Http404("That product is not in your cart.")
+def _cart_line_or_404(request, product_id: int) -> CartLine:
+    try:
+        return selectors.cart_line_get(cart=session_cart_get(request), product_id=product_id)
+    except CartLine.DoesNotExist as exc:
+        raise Http404("That product is not in your cart.") from exc
 
 
 @never_cache
 @require_GET
 def cart(request):
     """The cart: the user's, or the visitor's anonymous one."""
-    return _render_cart(request)
+    contents = selectors.cart_contents(cart=session_cart_get(request))
+    return _render_cart(request, contents)
 
 
 @never_cache
@@ -126,12 +127,14 @@ def cart_update(request, product_id):
         else:
             messages.success(request, f"Updated {line.product.name}.")
             return redirect("shop:cart")
-    return _render_cart(request, bound_form=form, bound_product_id=product_id)
+    contents = selectors.cart_contents(cart=line.cart)
+    return _render_cart(request, contents, bound_form=form, bound_product_id=product_id)
 
 
 @never_cache
 @require_POST
 def cart_remove(request, product_id):
+    """Remove one line from the cart."""
     line = _cart_line_or_404(request, product_id)
     services.cart_remove_item(cart=line.cart, product=line.product)
     messages.success(request, f"Removed {line.product.name} from your cart.")
@@ -143,26 +146,23 @@ def cart_remove(request, product_id):
 @require_http_methods(["GET", "POST"])
 def checkout(request):
     """Review the cart and place the order through shop.services.order_place."""
-    cart = selectors.cart_get_for_user(user=request.user)
     form = CheckoutForm(request.POST) if request.method == "POST" else CheckoutForm.fresh()
     if request.method == "POST" and form.is_valid():
         try:
-            if cart is None:
-                raise ValidationError("Your cart is empty.", code="empty_cart")
             order = services.order_place(
                 user=request.user,
-                cart=cart,
+                cart=session_cart_get_or_create(request),
                 idempotency_key=form.cleaned_data["idempotency_key"],
             )
         except ValidationError as exc:
             add_service_error(form, exc)
         else:
             return redirect("shop:checkout_done", pk=order.pk)
-    lines = selectors.cart_lines(cart=cart)
+    contents = selectors.cart_contents(cart=session_cart_get(request))
     return render(
         request,
         "shop/checkout.html",
-        {"form": form, "lines": lines, "total": selectors.cart_total(lines=lines)},
+        {"form": form, "lines": contents.lines, "total": contents.total},
     )
 
 
@@ -185,6 +185,7 @@ def checkout_done(request, pk):
 @login_required
 @require_GET
 def order_list(request):
+    """The user's orders, newest first: placed here or through the API."""
     orders = selectors.order_list(user=request.user)
     page = Paginator(orders, ORDERS_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "shop/order_list.html", {"page": page})

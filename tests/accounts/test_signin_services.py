@@ -3,10 +3,14 @@ from datetime import timedelta
 import pytest
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts import selectors, services
 from accounts.models import SignIn
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,12 +40,38 @@ def test_ending_a_session_signin_deletes_the_session_from_the_store(user, settin
     assert SignIn.objects.get(pk=sign_in.pk).ended_at is not None
 
 
-def test_live_signins_prune_sessions_that_vanished_from_the_store(user, settings, session_store):
+def test_live_signins_leave_out_sessions_that_vanished_from_the_store_and_write_nothing(
+    user, settings, session_store
+):
     kept, kept_signin = _session_signin(user, settings)
     gone, gone_signin = _session_signin(user, settings)
     gone.delete()
-    assert selectors.user_signins_live(user=user) == [kept_signin]
+    with CaptureQueriesContext(connection) as queries:
+        assert selectors.user_signins_live(user=user) == [kept_signin]
+    assert all(query["sql"].startswith("SELECT") for query in queries.captured_queries)
+    assert SignIn.objects.get(pk=gone_signin.pk).ended_at is None
+    assert selectors.user_signins_over(user=user) == [gone_signin]
+
+
+def test_reconciling_ends_the_sessions_that_vanished_from_the_store_as_expired(
+    user, settings, session_store
+):
+    kept, kept_signin = _session_signin(user, settings)
+    gone, gone_signin = _session_signin(user, settings)
+    gone.delete()
+    assert services.user_signins_reconcile(user=user) == 1
     assert SignIn.objects.get(pk=gone_signin.pk).end_reason == SignIn.EndReason.EXPIRED
+    assert SignIn.objects.get(pk=kept_signin.pk).ended_at is None
+    assert kept.exists(kept.session_key)
+
+
+def test_reconciling_ends_a_sign_in_past_its_lifetime_and_leaves_live_ones(user, settings):
+    _, live_signin = _session_signin(user, settings)
+    _, old_signin = _session_signin(user, settings)
+    SignIn.objects.filter(pk=old_signin.pk).update(expires_at=timezone.now())
+    assert services.user_signins_reconcile(user=user) == 1
+    assert selectors.user_signins_live(user=user) == [live_signin]
+    assert selectors.user_signins_over(user=user) == []
 
 
 def test_password_change_ends_every_other_signin_but_keeps_the_current_one(
@@ -74,3 +104,32 @@ def test_deactivation_ends_every_signin(user, settings, session_store):
     assert not user.is_active
     assert not session.exists(session.session_key)
     assert selectors.user_signins_live(user=user) == []
+
+
+def test_ending_sign_ins_in_bulk_counts_only_those_that_were_still_live(user, settings):
+    _, live_signin = _session_signin(user, settings)
+    _, ended_signin = _session_signin(user, settings)
+    services.signin_end(sign_in=ended_signin, reason=SignIn.EndReason.SIGNED_OUT)
+    ended = services.signins_end(
+        sign_ins=SignIn.objects.filter(user=user), reason=SignIn.EndReason.ADMIN
+    )
+    assert ended == 1
+    assert SignIn.objects.get(pk=live_signin.pk).end_reason == SignIn.EndReason.ADMIN
+    assert SignIn.objects.get(pk=ended_signin.pk).end_reason == SignIn.EndReason.SIGNED_OUT
+
+
+def test_signing_users_out_everywhere_ends_every_sign_in_of_each(user, settings):
+    other = UserFactory()
+    _session_signin(user, settings)
+    _session_signin(other, settings)
+    _session_signin(other, settings)
+    ended = services.users_sign_out_everywhere(users=[user, other], reason=SignIn.EndReason.ADMIN)
+    assert ended == 3
+    assert not SignIn.objects.filter(ended_at__isnull=True).exists()
+
+
+def test_a_users_sign_in_is_found_by_id_and_another_users_is_not(user, settings):
+    _, sign_in = _session_signin(user, settings)
+    assert selectors.user_signin_get(user=user, sign_in_id=sign_in.pk) == sign_in
+    assert selectors.user_signin_get(user=UserFactory(), sign_in_id=sign_in.pk) is None
+    assert selectors.user_signin_get(user=user, sign_in_id=None) is None

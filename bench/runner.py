@@ -28,7 +28,8 @@ from . import charts, cpu, micro, report, scale
 from .credentials import Unavailable, check_endpoint, sign_in
 from .loadgen import WRK_INSTALL_HINT, LoadError, LoadGenerator, LoadResult
 from .modes import DEMO_CREDENTIALS, EDGES, all_modes, select_modes
-from .server import BENCH_SETTINGS, ROOT, CountError, GunicornServer, ServerError
+from .processes import ROOT, ServerError
+from .server import BENCH_SETTINGS, CountError, GunicornServer
 from .stats import Round, median, median_cpu, summarize
 from .transport import HttpTransport, WsgiTransport
 

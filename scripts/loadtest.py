@@ -49,13 +49,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scripts.check_deploy import (  # noqa: E402 - needs the repository root on sys.path.
-    HOST,
-    free_port,
-    gunicorn,
-    production_env,
-    wait_until_serving,
-)
+# These need the repository root on sys.path.
+from bench.processes import LOOPBACK as HOST  # noqa: E402
+from bench.processes import ServerError  # noqa: E402
+from scripts.check_deploy import production_env, production_server  # noqa: E402
 
 PASSWORD = "loadtest-" + uuid.uuid4().hex  # A throwaway account password for this run only.
 PRODUCTS = [  # name, price, initial stock: small, so that overselling would show.
@@ -670,44 +667,24 @@ def run(args) -> bool:
 
 def _serve_and_load(args, env, workdir, database, redis_url, products, emails) -> bool:
     stats = Stats()
-    port = free_port()
+    server = production_server(env, log=workdir / "gunicorn.log")
     print(
         f"loadtest: {args.clients} clients ({(args.clients + 1) // 2} storefront by session, "
         f"{args.clients // 2} API by token) for {args.duration:.0f} s or {args.max_requests} "
         f"requests; {database.label}; sessions in "
-        f"{'Redis' if redis_url else 'the database'}; gunicorn on http://{HOST}:{port}",
+        f"{'Redis' if redis_url else 'the database'}; gunicorn on {server.url}",
         flush=True,
     )
-    log = workdir / "gunicorn.log"
-    with gunicorn(env=env, port=port, log=log) as server:
-        started = wait_until_serving(server, port)
-        if not started.ok:
-            print(f"FAIL  gunicorn starts: {started.detail}\n{log.read_text()[-3000:]}")
-            return False
-        budget = Budget(seconds=args.duration, max_requests=args.max_requests)
-        restocker = Restocker(product_ids=[p["pk"] for p in products], budget=budget)
-        threads = [restocker]
-        for index, email in enumerate(emails):
-            client = HttpClient(port=port, stats=stats, budget=budget)
-            rng = random.Random(index)  # noqa: S311 - load shapes, not secrets.
-            shopper = (
-                StorefrontShopper(client, email=email, slugs=[p["slug"] for p in products], rng=rng)
-                if index % 2 == 0
-                else ApiShopper(
-                    client, email=email, product_ids=[p["pk"] for p in products], rng=rng
-                )
+    try:
+        with server:
+            elapsed, restocked = _drive(
+                args, port=server.port, products=products, emails=emails, stats=stats
             )
-            threads.append(threading.Thread(target=shop, args=(shopper, stats), name=email))
-        began = time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=args.duration + 2 * REQUEST_TIMEOUT_SECONDS)
-        elapsed = time.monotonic() - began
-        if restocker.error is not None:
-            stats.fail(f"restocker stopped: {restocker.error!r}")
+    except ServerError as exc:
+        print(f"FAIL  gunicorn starts: {exc}\n{server.log_tail(60)}")
+        return False
     print("\n".join(summary_lines(stats, seconds=elapsed)))
-    checks, ledgers = verify(products=products, restocked=restocker.added, stats=stats)
+    checks, ledgers = verify(products=products, restocked=restocked, stats=stats)
     orders = {edge: len(ids) for edge, ids in stats.orders_seen.items()}
     print(
         f"orders placed: {sum(orders.values())} (storefront {orders.get('storefront', 0)}, "
@@ -724,8 +701,33 @@ def _serve_and_load(args, env, workdir, database, redis_url, products, emails) -
         for problem in problems[:20]:
             print(f"      {problem}")
     if any(problems for _, problems in checks):
-        print(f"gunicorn log (tail):\n{log.read_text()[-3000:]}")
+        print(f"gunicorn log (tail):\n{server.log_tail(60)}")
     return not any(problems for _, problems in checks)
+
+
+def _drive(args, *, port: int, products, emails, stats: Stats) -> tuple[float, Counter]:
+    """Run the clients and the restocker to the end of the budget; return the seconds taken
+    and the units restocked per product."""
+    budget = Budget(seconds=args.duration, max_requests=args.max_requests)
+    restocker = Restocker(product_ids=[p["pk"] for p in products], budget=budget)
+    threads = [restocker]
+    for index, email in enumerate(emails):
+        client = HttpClient(port=port, stats=stats, budget=budget)
+        rng = random.Random(index)  # noqa: S311 - load shapes, not secrets.
+        shopper = (
+            StorefrontShopper(client, email=email, slugs=[p["slug"] for p in products], rng=rng)
+            if index % 2 == 0
+            else ApiShopper(client, email=email, product_ids=[p["pk"] for p in products], rng=rng)
+        )
+        threads.append(threading.Thread(target=shop, args=(shopper, stats), name=email))
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=args.duration + 2 * REQUEST_TIMEOUT_SECONDS)
+    if restocker.error is not None:
+        stats.fail(f"restocker stopped: {restocker.error!r}")
+    return time.monotonic() - began, restocker.added
 
 
 def _delete_redis_keys(url: str, prefix: str) -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from bench.loadgen import run_python, run_wrk, wrk_path
-from bench.server import CountError, GunicornServer, ServerError
+from bench.processes import ServerError
+from bench.server import CountError, GunicornServer
 from tests.conftest import service_unavailable
 
 ROOT = Path(__file__).resolve().parent.parent.parent

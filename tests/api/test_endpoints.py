@@ -9,9 +9,8 @@ from django.utils import timezone
 
 from accounts.models import SignIn
 from shop.models import Order
-from tests.factories import CartLineFactory, CategoryFactory, ProductFactory
-
-from .conftest import bearer, claims_of, obtain
+from tests.support.api import bearer, claims_of, obtain
+from tests.support.factories import CartLineFactory, CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 

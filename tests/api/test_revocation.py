@@ -10,8 +10,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts import services
 from accounts.models import SignIn
-
-from .conftest import bearer, claims_of, obtain
+from tests.support.api import bearer, claims_of, obtain
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import SignIn
-
-from .conftest import bearer, claims_of, header_of, obtain
+from tests.support.api import bearer, claims_of, header_of, obtain
 
 pytestmark = pytest.mark.django_db
 

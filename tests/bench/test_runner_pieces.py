@@ -5,7 +5,8 @@ import redis as redis_lib
 
 from bench.modes import all_modes, select_modes
 from bench.runner import MODE_VARIABLES, RunConfig, Runner
-from tests.conftest import TEST_REDIS_URL, redis_cache_settings
+from tests.support.caches import redis_cache_settings
+from tests.support.services import TEST_REDIS_URL
 
 
 def test_every_mode_has_its_own_name_and_the_issue_s_targets_are_attached():

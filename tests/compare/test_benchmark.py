@@ -3,8 +3,7 @@
 import pytest
 
 from compare.benchmark import MISSING, summarize
-
-from .conftest import compare_page, sample_results
+from tests.support.compare import compare_page, sample_results
 
 pytestmark = pytest.mark.django_db
 

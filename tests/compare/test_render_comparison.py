@@ -13,8 +13,7 @@ from scripts.render_comparison import (
     failure_table,
     main,
 )
-
-from .conftest import sample_results
+from tests.support.compare import sample_results
 
 ROOT = Path(__file__).resolve().parents[2]
 HAND_WRITTEN_ABOVE = "# Comparison\n\nWritten by hand.\n\n"

@@ -1,3 +1,5 @@
+"""factory_boy factories for the suite's models: users, catalog, carts."""
+
 from decimal import Decimal
 
 import factory

@@ -4,7 +4,9 @@ import pytest
 import redis as redis_lib
 
 from bench.modes import all_modes, select_modes
-from bench.runner import MODE_VARIABLES, RunConfig, Runner
+from bench.run_config import RunConfig
+from bench.runner import Runner
+from bench.under_load import MODE_VARIABLES, mode_env
 from tests.support.caches import redis_cache_settings
 from tests.support.services import TEST_REDIS_URL
 
@@ -56,7 +58,7 @@ def test_a_mode_s_environment_does_not_inherit_another_mode_s_variables(monkeypa
     monkeypatch.setenv("JWT_ACCESS_DENYLIST", "1")
     monkeypatch.setenv("SESSION_BACKEND", "cache")
     stateless = next(m for m in all_modes() if m.name == "jwt-stateless-hs256")
-    env = Runner(RunConfig()).mode_env(stateless)
+    env = mode_env(stateless, keys_dir=None)
     assert "JWT_ACCESS_DENYLIST" not in env
     assert "SESSION_BACKEND" not in env
     assert env["JWT_USER_LOOKUP"] == "stateless"

@@ -13,7 +13,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from bench import report
 from bench.modes import ASYMMETRIC_ALGORITHMS, all_modes
-from bench.runner import RESULTS_DIR, RunConfig, Runner
+from bench.run_config import RESULTS_DIR, RunConfig
+from bench.runner import Runner
 from bench.server import BENCH_SETTINGS
 
 

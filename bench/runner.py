@@ -125,7 +125,7 @@ class Runner:
             "header": report.header(
                 root=ROOT, settings_summary=self.settings_summary(), run=self.run_summary()
             ),
-            "modes": floors + entries,
+            "modes": floors + report.compare_variants(entries),
             "micro": micro_costs,
             "scale": scale_results,
         }

@@ -30,6 +30,7 @@ from .transport import HttpTransport
 # The variables that define a mode; any value of them in the caller's environment is
 # dropped first, so one mode's setting cannot leak into another.
 MODE_VARIABLES = (
+    "AUTH_FAST_PATH",
     "SESSION_BACKEND",
     "JWT_USER_LOOKUP",
     "JWT_ACCESS_DENYLIST",
@@ -167,6 +168,8 @@ class UnderLoad:
             "label": mode.label,
             "kind": "mode",
             "edge": mode.edge,
+            "family": mode.family,
+            "variant": mode.variant,
             "path": mode.path,
             "floor_path": mode.floor.floor_path,
             "env": mode.env,

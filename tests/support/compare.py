@@ -104,3 +104,31 @@ def sample_results(**header_changes) -> dict:
         },
         "charts": ["ratio.svg", "latency.svg"],
     }
+
+
+def with_variants(data: dict, *, stock_ratio: float = 0.3) -> dict:
+    """
+    Turn the Redis session mode of ``sample_results()`` into a stock and a fast row, as a
+    run since the fast-path switch writes them (bench/modes.py, bench/report.py).
+    """
+    modes = data["modes"]
+    fast = next(mode for mode in modes if mode["name"] == "session-cache")
+    stock = {
+        **fast,
+        "name": "session-cache-stock",
+        "label": f"{fast['label']}, stock",
+        "family": "session-cache",
+        "variant": "stock",
+        "ratio": stock_ratio,
+        "rps": stock_ratio * fast["floor_rps"],
+    }
+    fast.update(
+        name="session-cache-fast",
+        label=f"{fast['label']}, fast path",
+        family="session-cache",
+        variant="fast",
+        stock="session-cache-stock",
+        vs_stock=fast["ratio"] / stock_ratio,
+    )
+    modes.insert(modes.index(fast), stock)
+    return data

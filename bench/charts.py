@@ -3,7 +3,8 @@ SVG charts of a run, written by hand (no plotting library): plain, valid, viewab
 browser or on GitHub.
 
 - ``ratio_chart``: one bar per mode, its median throughput ratio to the floor, the spread
-  of the rounds as a whisker, and the issue's target as a red line on the mode's row.
+  of the rounds as a whisker, and the issue's target as a red line on the mode's row; a
+  stock row's bar is paler than its fast twin's below it.
 - ``latency_chart``: p50 and p99 per mode (floors included), side by side.
 """
 
@@ -95,9 +96,11 @@ def ratio_chart(modes: list[dict], *, subtitle: str = "") -> str:
             continue
         ratio = mode["ratio"] or 0.0
         color = COLORS.get(mode.get("edge"), "#3b6fb6")
+        # A stock row is drawn paler than the fast row below it.
+        pale = ' fill-opacity="0.45"' if mode.get("variant") == "stock" else ""
         body.append(
             f'<rect class="bar" x="{x0}" y="{y + 5}" width="{x(ratio) - x0:.1f}" '
-            f'height="{ROW - 10}" fill="{color}"><title>{escape(mode["name"])}: '
+            f'height="{ROW - 10}" fill="{color}"{pale}><title>{escape(mode["name"])}: '
             f"{ratio:.2f}</title></rect>"
         )
         low, high = mode["spread"]["ratio_min"], mode["spread"]["ratio_max"]
@@ -126,6 +129,7 @@ def ratio_chart(modes: list[dict], *, subtitle: str = "") -> str:
         'stroke="#d62728" stroke-width="3"/>',
         _text(x0 + 256, legend_y, "target", size=11),
         _text(x0 + 305, legend_y, "|—| spread of rounds", size=11),
+        _text(x0, legend_y + 18, "paler bar: the stock path (AUTH_FAST_PATH=0)", size=11),
     ]
     return _svg(width, height, body, title)
 

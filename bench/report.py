@@ -105,15 +105,44 @@ CPU_LEGEND = (
 )
 
 
+VARIANTS_LEGEND = (
+    "-stock = AUTH_FAST_PATH=0 (Django's and simplejwt's own pieces), -fast = AUTH_FAST_PATH=1 "
+    "(the project's speed work); fast/stock = the fast row's ratio over its stock twin's, "
+    "each against the floor measured beside it; the targets are the fast path's"
+)
+
+
+def compare_variants(entries: list[dict]) -> list[dict]:
+    """
+    Give every fast entry its stock twin's name and ``vs_stock``: its ratio to the floor
+    over the twin's (None unless both were measured). Ratios rather than req/s, because the
+    two ran on different servers minutes apart and each ratio is taken beside its own floor.
+    """
+    stock = {entry["family"]: entry for entry in entries if entry.get("variant") == "stock"}
+    for entry in entries:
+        if entry.get("variant") != "fast":
+            continue
+        twin = stock.get(entry["family"])
+        entry["stock"] = twin["name"] if twin else None
+        measured = twin is not None and entry.get("available") and twin.get("available")
+        entry["vs_stock"] = (
+            entry["ratio"] / twin["ratio"]
+            if measured and entry.get("ratio") is not None and twin.get("ratio")
+            else None
+        )
+    return entries
+
+
 def format_table(entries: list[dict]) -> str:
-    """The main table: one row per floor and mode."""
+    """The main table: one row per floor and mode, each mode's stock row above its fast one."""
     columns = [
-        ("mode", "<", 26),
+        ("mode", "<", 30),
         ("req/s", ">", 7),
         ("floor/s", ">", 7),
         ("ratio", ">", 6),
         ("spread", ">", 11),
         ("target", ">", 9),
+        ("fast/stock", ">", 10),
         ("p50 ms", ">", 7),
         ("p99 ms", ">", 7),
         ("queries/req", ">", 11),
@@ -126,7 +155,7 @@ def format_table(entries: list[dict]) -> str:
     notes = []
     for entry in entries:
         if not entry.get("available"):
-            lines.append(f"{entry['name']:<26}  unavailable: {entry.get('reason', '')}")
+            lines.append(f"{entry['name']:<30}  unavailable: {entry.get('reason', '')}")
             continue
         spread = entry.get("spread") or {}
         if entry.get("kind") == "floor":
@@ -150,6 +179,7 @@ def format_table(entries: list[dict]) -> str:
             _num(entry.get("ratio"), ".2f"),
             spread_text,
             target_text,
+            _num(entry.get("vs_stock"), ".2f"),
             _num(entry.get("p50_ms"), ".2f"),
             _num(entry.get("p99_ms"), ".2f"),
             _calls(entry.get("queries")),

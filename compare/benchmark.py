@@ -1,10 +1,12 @@
 """
 Read the benchmark's results (``bench/results/latest.json``, written by ``make bench``)
-into a summary the comparison page shows and ``docs/comparison.md`` prints as tables.
+into a summary the comparison page shows and ``docs/comparison.md`` prints as tables
+(``compare.benchmark_markdown``).
 
 Plain Python, no Django: ``scripts/render_comparison.py`` uses it without settings. Every
 field is read leniently (a missing one shows as "–"), so results from an older or a quick
-run still render, with what they have.
+run still render, with what they have: a run from before the stock and fast variants
+(modes named without ``-stock`` or ``-fast``) reads as fast rows without a stock twin.
 """
 
 import json
@@ -14,7 +16,8 @@ from pathlib import Path
 
 MISSING = "–"
 
-# The modes the page's "when to pick which" quotes, under template-friendly names.
+# The modes the page's "when to pick which" quotes, under template-friendly names: each
+# family's fast row (the project's own numbers, those its targets are about).
 HEADLINE_MODES = {
     "session_db": "session-db",
     "session_cache": "session-cache",
@@ -35,6 +38,10 @@ class ModeRow:
     path: str
     available: bool
     reason: str = ""
+    # The mode's name without its variant, and the variant: "stock", "fast" or "" (floors,
+    # and runs from before the variants).
+    family: str = ""
+    variant: str = ""
     rps: float | None = None
     floor_rps: float | None = None
     ratio: float | None = None
@@ -47,6 +54,8 @@ class ModeRow:
     # Server CPU per request (bench.cpu): the gunicorn processes, and the Redis server.
     app_cpu_us: float | None = None
     redis_cpu_us: float | None = None
+    # A fast row's ratio over its stock twin's (bench.report.compare_variants).
+    vs_stock: float | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -87,8 +96,15 @@ class BenchSummary:
     charts: list[str]
 
     def mode(self, name: str) -> ModeRow | None:
-        """Return the mode called ``name`` if it was measured, else None."""
-        return next((m for m in self.modes if m.name == name and m.available), None)
+        """
+        Return the mode called ``name`` if it was measured, else None; a family's name
+        finds its fast row (or, in a run from before the variants, the mode of that name).
+        """
+        for wanted in (name, f"{name}-fast"):
+            found = next((m for m in self.modes if m.name == wanted and m.available), None)
+            if found is not None:
+                return found
+        return None
 
     @property
     def headline(self) -> dict[str, ModeRow | None]:
@@ -175,6 +191,8 @@ def _modes(data: dict) -> list[ModeRow]:
                 path=entry.get("path", ""),
                 available=bool(entry.get("available")),
                 reason=entry.get("reason", ""),
+                family=entry.get("family") or "",
+                variant=entry.get("variant") or "",
                 rps=entry.get("rps"),
                 floor_rps=entry.get("floor_rps"),
                 ratio=entry.get("ratio"),
@@ -186,6 +204,7 @@ def _modes(data: dict) -> list[ModeRow]:
                 redis_calls=entry.get("redis_calls"),
                 app_cpu_us=cpu.get("app_us"),
                 redis_cpu_us=cpu.get("redis_us"),
+                vs_stock=entry.get("vs_stock"),
                 notes=list(entry.get("notes") or []),
             )
         )
@@ -273,114 +292,3 @@ def bench_summary(path: Path) -> BenchSummary | None:
     """Return the summary of the results file at ``path``, or None if there is none."""
     data = results_read(path)
     return summarize(data) if data else None
-
-
-# --- Markdown, for docs/comparison.md ------------------------------------------------------
-
-
-def _fmt(value, spec: str) -> str:
-    return MISSING if value is None else format(value, spec)
-
-
-def _calls(value) -> str:
-    if value is None:
-        return MISSING
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
-
-
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def markdown(summary: BenchSummary | None, *, charts_href: str) -> str:
-    """
-    Return the benchmark section of the comparison document: the run's date, machine and
-    setup, the table of modes, the charts (linked relative to the document), the
-    micro-costs and the scale measurements.
-    """
-    if summary is None:
-        return (
-            "_No benchmark results yet: run `make bench` (about 10 minutes), then "
-            "`.venv/bin/python scripts/render_comparison.py` to fill this section._"
-        )
-    date = summary.date.strftime("%Y-%m-%d %H:%M UTC") if summary.date else MISSING
-    lines = [
-        f"Measured **{date}** on **{summary.machine}** (load average at start {summary.load}).",
-        "",
-        f"- Software: {summary.software or MISSING}",
-        f"- Setup: {summary.setup or MISSING}",
-        f"- Code: commit {summary.commit}",
-    ]
-    if summary.quick:
-        lines += [
-            "",
-            "> **Quick run** (one short round per mode): a smoke test of the harness, not "
-            "numbers to quote. Run `make bench` for the full measurement.",
-        ]
-    lines += [
-        "",
-        "| mode | endpoint | req/s | floor req/s | ratio to floor | spread | p50 ms | p99 ms "
-        "| queries/req | Redis/req | app CPU µs/req | Redis CPU µs/req |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
-    ]
-    notes = []
-    for mode in summary.modes:
-        if not mode.available:
-            lines.append(
-                f"| {_cell(mode.label)} | `{mode.path}` | unavailable: {_cell(mode.reason)} "
-                "| | | | | | | | | |"
-            )
-            continue
-        spread = (
-            f"{mode.ratio_min:.2f}–{mode.ratio_max:.2f}"
-            if mode.ratio_min is not None and mode.ratio_max is not None
-            else MISSING
-        )
-        lines.append(
-            f"| {_cell(mode.label)} | `{mode.path}` | {_fmt(mode.rps, '.0f')} "
-            f"| {_fmt(mode.floor_rps, '.0f')} | {_fmt(mode.ratio, '.2f')} | {spread} "
-            f"| {_fmt(mode.p50_ms, '.2f')} | {_fmt(mode.p99_ms, '.2f')} "
-            f"| {_calls(mode.queries)} | {_calls(mode.redis_calls)} "
-            f"| {_fmt(mode.app_cpu_us, '.0f')} | {_fmt(mode.redis_cpu_us, '.0f')} |"
-        )
-        notes += [f"- {mode.name}: {_cell(note)}" for note in mode.notes]
-    lines += [
-        "",
-        "CPU µs/req is the CPU time per request, read around each load run: *app* is the "
-        "gunicorn processes (Django, and SQLite when it is the database), *Redis* the Redis "
-        "server (its background timer shows as 0–1 µs even where a mode sends it nothing). "
-        "The load generator's own CPU is in neither, though it shares the cores. "
-        "A PostgreSQL server's CPU is not counted.",
-    ]
-    if notes:
-        lines += ["", "Notes from the run:", "", *notes]
-    if summary.charts:
-        lines.append("")
-        for chart in summary.charts:
-            title = Path(chart).stem.replace("_", " ")
-            lines.append(f"![{title}]({charts_href}/{chart})")
-    if summary.micro:
-        lines += ["", "| in process (median) | µs | |", "|---|--:|---|"]
-        for cost in summary.micro:
-            lines.append(
-                f"| {_cell(cost.what)} | {_fmt(cost.median_us, ',.0f')} | {_cell(cost.detail)} |"
-            )
-    if summary.scale:
-        lines += [
-            "",
-            "| session store | sessions stored | lookup median µs | lookup p99 µs "
-            "| bytes/session |",
-            "|---|--:|--:|--:|--:|",
-        ]
-        for row in summary.scale:
-            if row.skipped:
-                lines.append(
-                    f"| {row.store} | {row.sessions:,} | skipped: {_cell(row.skipped)} | | |"
-                )
-                continue
-            lines.append(
-                f"| {row.store} | {row.sessions:,} | {_fmt(row.lookup_median_us, '.0f')} "
-                f"| {_fmt(row.lookup_p99_us, '.0f')} | {_fmt(row.bytes_per_session, '.0f')} |"
-            )
-    lines += ["", f"Token tables: {summary.token_rows}."]
-    return "\n".join(lines)

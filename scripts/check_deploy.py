@@ -20,19 +20,28 @@ import http.client
 import os
 import re
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.processes import (  # noqa: E402 - needs the repository root on sys.path.
+    LOOPBACK,
+    Gunicorn,
+    ServerError,
+    manage,
+    output_tail,
+)
+
+HOST = LOOPBACK
+# What a TLS-terminating proxy adds: the site sees HTTPS, so SECURE_SSL_REDIRECT stays on.
+THROUGH_HTTPS_PROXY = {"X-Forwarded-Proto": "https"}
 ONE_YEAR = 365 * 24 * 60 * 60
 # Environment variables the check passes through to the site; everything else is set here,
 # so a developer's REDIS_URL or DATABASE_URL cannot change what is being checked.
@@ -101,12 +110,6 @@ def debug_leaks(body: str) -> list[str]:
 # --- Running the site.
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def production_env(workdir: Path) -> dict[str, str]:
     """Return the environment of a production run with throwaway secrets and storage."""
     env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
@@ -123,62 +126,27 @@ def production_env(workdir: Path) -> dict[str, str]:
     return env
 
 
-def manage(*args: str, env: dict[str, str], timeout: int = 120) -> Result:
+def manage_step(*args: str, env: dict[str, str], timeout: int = 120) -> Result:
+    """Run one management command as a check: PASS if it exits 0, else its output's tail."""
     name = "manage.py " + " ".join(args)
     try:
-        done = subprocess.run(  # noqa: S603 - fixed arguments, our own manage.py.
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        done = manage(*args, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
         return Result(name, False, f"no answer within {timeout} s")
     output = (done.stdout + done.stderr).strip()
-    return Result(name, done.returncode == 0, _tail(output) if done.returncode else "")
+    return Result(name, done.returncode == 0, output_tail(output, 15) if done.returncode else "")
 
 
-def _tail(text: str, lines: int = 15) -> str:
-    return "\n".join(text.splitlines()[-lines:])
-
-
-@contextmanager
-def gunicorn(*, env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen]:
-    """Run gunicorn on HOST:port for the duration of the block, then stop it."""
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "config.wsgi:application",
-        f"--bind={HOST}:{port}",
-        "--workers=2",
-        "--timeout=30",
-        "--graceful-timeout=5",
-        f"--error-logfile={log}",
-    ]
-    with log.open("w") as log_file:
-        server = subprocess.Popen(  # noqa: S603 - fixed arguments.
-            command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
-        )
-    try:
-        yield server
-    finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=5)
+def production_server(env: dict[str, str], *, log: Path) -> Gunicorn:
+    """gunicorn as production runs it (2 workers, graceful stop), reached as through HTTPS."""
+    return Gunicorn(env=env, log_path=log, workers=2, ready_headers=THROUGH_HTTPS_PROXY)
 
 
 def fetch(port: int, path: str, *, https: bool = True, headers: dict | None = None) -> Response:
     """GET path from the server without following redirects, as if through an HTTPS proxy."""
     sent = {"Host": f"{HOST}:{port}", **(headers or {})}
     if https:
-        sent["X-Forwarded-Proto"] = "https"
+        sent.update(THROUGH_HTTPS_PROXY)
     connection = http.client.HTTPConnection(HOST, port, timeout=10)
     try:
         connection.request("GET", path, headers=sent)
@@ -191,20 +159,6 @@ def fetch(port: int, path: str, *, https: bool = True, headers: dict | None = No
     encoded = content_headers.get("Content-Encoding")
     text = "" if encoded else body.decode("utf-8", errors="replace")
     return Response(answer.status, content_headers, text)
-
-
-def wait_until_serving(server: subprocess.Popen, port: int, *, timeout: float = 30) -> Result:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            return Result("gunicorn starts", False, f"exited with status {server.returncode}")
-        try:
-            if fetch(port, "/healthz").status == 200:
-                return Result("gunicorn starts", True, f"http://{HOST}:{port}")
-        except OSError:
-            pass  # Not listening yet.
-        time.sleep(0.2)
-    return Result("gunicorn starts", False, f"not serving after {timeout:.0f} s")
 
 
 # --- Probes against the running site.
@@ -296,29 +250,33 @@ def run(report: Callable[[Result], None]) -> bool:
     with tempfile.TemporaryDirectory(prefix="check-deploy-") as tmp:
         workdir = Path(tmp)
         env = production_env(workdir)
-        record(manage("check", "--deploy", "--fail-level", "WARNING", env=env))
+        record(manage_step("check", "--deploy", "--fail-level", "WARNING", env=env))
         if not (
-            record(manage("migrate", "--noinput", env=env))
-            and record(manage("collectstatic", "--noinput", env=env))
+            record(manage_step("migrate", "--noinput", env=env))
+            and record(manage_step("collectstatic", "--noinput", env=env))
         ):
             return False
-        port = free_port()
-        with gunicorn(env=env, port=port, log=workdir / "gunicorn.log") as server:
-            if not record(wait_until_serving(server, port)):
-                report(Result("gunicorn log", False, _tail((workdir / "gunicorn.log").read_text())))
-                return False
-            try:
-                record(probe_ssl_redirect(port))
-                catalog_result, catalog = probe_catalog(port)
-                record(catalog_result)
-                record(probe_security_headers(catalog))
-                record(probe_static(port, catalog))
-                record(probe_not_found(port))
-                record(probe_api_not_found(port))
-                record(probe_api_docs(port))
-                record(probe_api_schema(port))
-            except OSError as exc:
-                record(Result("site keeps answering", False, repr(exc)))
+        server = production_server(env, log=workdir / "gunicorn.log")
+        try:
+            with server:
+                record(Result("gunicorn starts", True, server.url))
+                port = server.port
+                try:
+                    record(probe_ssl_redirect(port))
+                    catalog_result, catalog = probe_catalog(port)
+                    record(catalog_result)
+                    record(probe_security_headers(catalog))
+                    record(probe_static(port, catalog))
+                    record(probe_not_found(port))
+                    record(probe_api_not_found(port))
+                    record(probe_api_docs(port))
+                    record(probe_api_schema(port))
+                except OSError as exc:
+                    record(Result("site keeps answering", False, repr(exc)))
+        except ServerError as exc:
+            record(Result("gunicorn starts", False, str(exc)))
+            report(Result("gunicorn log", False, server.log_tail(15)))
+            return False
         record(Result("gunicorn stops", server.returncode == 0, f"exit status {server.returncode}"))
     return all(result.ok for result in results)
 

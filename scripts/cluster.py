@@ -23,13 +23,10 @@ import argparse
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -39,9 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from config import keypairs  # noqa: E402 - needs the repository root on sys.path.
+# These need the repository root on sys.path.
+from bench.processes import LOOPBACK, Gunicorn, ManageError, ServerError, manage  # noqa: E402
+from config import keypairs  # noqa: E402
 
-HOST = "127.0.0.1"
+HOST = LOOPBACK
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cluster_demo"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/8"
 DEFAULT_PORTS = (8001, 8002, 8003)
@@ -76,15 +75,14 @@ class Cluster:
     b: str
     resource_server: str
     workdir: Path
-    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    servers: dict[str, Gunicorn] = field(default_factory=dict)
 
     def dead(self) -> list[str]:
-        """Return the names of the processes that have exited."""
-        return [name for name, process in self.processes.items() if process.poll() is not None]
+        """Return the names of the servers that have exited."""
+        return [name for name, server in self.servers.items() if server.exited()]
 
     def log_tail(self, name: str, lines: int = 20) -> str:
-        path = self.workdir / f"{name}.log"
-        return _tail(path.read_text(errors="replace"), lines) if path.exists() else ""
+        return self.servers[name].log_tail(lines)
 
 
 # --- Keys, database, environment ---------------------------------------------------------
@@ -185,82 +183,13 @@ def resource_server_env(config: ClusterConfig, *, jwks_url: str) -> dict[str, st
 # --- Processes ---------------------------------------------------------------------------
 
 
-def _tail(text: str, lines: int = 20) -> str:
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def manage(*args: str, env: dict[str, str], timeout: int = 300) -> None:
-    """Run a management command with the cluster's environment; raise ClusterError if it fails."""
-    try:
-        done = subprocess.run(  # noqa: S603 - fixed arguments, our own manage.py.
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise ClusterError(f"manage.py {' '.join(args)}: no answer within {timeout} s") from exc
-    if done.returncode:
-        raise ClusterError(
-            f"manage.py {' '.join(args)} failed:\n{_tail(done.stdout + done.stderr)}"
-        )
-
-
 def prepare(env: dict[str, str]) -> None:
     """Migrate the shared database, load the demo data and collect the static files."""
-    manage("migrate", "--noinput", env=env)
-    manage("seed_demo", env=env)
-    manage("collectstatic", "--noinput", env=env)
-
-
-def gunicorn(
-    app: str, *, port: int, env: dict[str, str], workers: int, log: Path
-) -> subprocess.Popen:
-    """Start gunicorn serving ``app`` on HOST:port; its output goes to ``log``."""
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        app,
-        f"--bind={HOST}:{port}",
-        f"--workers={workers}",
-        "--timeout=30",
-        "--graceful-timeout=5",
-    ]
-    with log.open("w") as log_file:
-        return subprocess.Popen(  # noqa: S603 - fixed arguments.
-            command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
-        )
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop a gunicorn master (it stops its workers) and wait for it."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
     try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
-
-
-def wait_until_serving(process: subprocess.Popen, url: str, *, timeout: float = 60) -> None:
-    """Return once ``url`` answers 200; raise ClusterError if the process dies or time runs out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ClusterError(f"the server for {url} exited with status {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own http URL.
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass  # Not listening yet.
-        time.sleep(0.2)
-    raise ClusterError(f"{url} was not answering after {timeout:.0f} s")
+        for command in (["migrate", "--noinput"], ["seed_demo"], ["collectstatic", "--noinput"]):
+            manage(*command, env=env, timeout=300, check=True)
+    except ManageError as exc:
+        raise ClusterError(str(exc)) from exc
 
 
 @contextmanager
@@ -281,28 +210,31 @@ def cluster(config: ClusterConfig) -> Iterator[Cluster]:
             workdir=workdir,
         )
 
-        def start(name: str, app: str, port: int, process_env: dict[str, str]):
-            process = gunicorn(
-                app, port=port, env=process_env, workers=config.workers, log=workdir / f"{name}.log"
+        def start(name: str, app: str, port: int, server_env: dict[str, str]) -> Gunicorn:
+            server = Gunicorn(
+                app=app,
+                port=port,
+                env=server_env,
+                workers=config.workers,
+                log_path=workdir / f"{name}.log",
+                start_timeout=60,
             )
-            state.processes[name] = process
-            running.callback(stop, process)
-            return process
+            state.servers[name] = server
+            running.callback(server.stop)
+            server.start()
+            return server
 
         try:
             site = "config.wsgi:application"
-            started = [
-                (start("a", site, port_a, env), state.a),
-                (start("b", site, port_b, env), state.b),
-            ]
-            for process, url in started:
-                wait_until_serving(process, f"{url}/healthz")
+            started = [start("a", site, port_a, env), start("b", site, port_b, env)]
+            for server in started:
+                server.wait_until_serving()
             # A is serving, so the resource server can fetch the public key at start.
             rs_env = resource_server_env(config, jwks_url=f"{state.a}/.well-known/jwks.json")
-            rs = start("resource_server", "resource_server.app:create_app()", port_rs, rs_env)
-            wait_until_serving(rs, f"{state.resource_server}/healthz")
-        except ClusterError as exc:
-            logs = "\n".join(f"--- {name}.log\n{state.log_tail(name)}" for name in state.processes)
+            start("resource_server", "resource_server.app:create_app()", port_rs, rs_env)
+            state.servers["resource_server"].wait_until_serving()
+        except ServerError as exc:
+            logs = "\n".join(f"--- {name}.log\n{state.log_tail(name)}" for name in state.servers)
             raise ClusterError(f"{exc}\n{logs}") from exc
         yield state
 

@@ -1,52 +1,22 @@
 """
-Fixtures shared by the whole suite.
+Fixtures shared by the whole suite, and the hooks behind its markers.
 
 Tests that need Redis, PostgreSQL or Chromium carry a marker (``redis``, ``postgres``,
-``browser``). Without the service they skip with the reason; with ``REQUIRE_SERVICES=1``
-(as in CI) an absent service fails the test instead, so CI never goes green by skipping.
+``browser``): see tests/support/services.py for what happens without the service. Helpers
+that are not fixtures live in tests/support/ and are imported from there by name.
 """
 
 import os
 import shutil
-import socket
-import subprocess
-import time
-from pathlib import Path
 
 import pytest
-import redis as redis_lib
 from django.core.cache import cache
 from django.db import connection
 
-from .factories import UserFactory
-
-REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
-TEST_REDIS_URL = (
-    os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or ("redis://127.0.0.1:6379/15")
-)
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-# Debian's chromium as root, headless, with nothing that reaches out to the network.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def service_unavailable(reason: str) -> None:
-    """Skip the test for a missing service, or fail it when services are required (CI)."""
-    pytest.fail(f"{reason} (REQUIRE_SERVICES=1)") if REQUIRE_SERVICES else pytest.skip(reason)
-
-
-def redis_reachable() -> bool:
-    try:
-        return bool(redis_lib.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1).ping())
-    except redis_lib.RedisError:
-        return False
+from tests.support.caches import redis_cache_settings
+from tests.support.factories import UserFactory
+from tests.support.processes import PrivateRedis
+from tests.support.services import CHROMIUM, TEST_REDIS_URL, redis_reachable, service_unavailable
 
 
 def pytest_runtest_setup(item):
@@ -56,18 +26,6 @@ def pytest_runtest_setup(item):
         service_unavailable("needs PostgreSQL: set DATABASE_URL=postgres://...")
     if item.get_closest_marker("browser") and not os.path.exists(CHROMIUM):
         service_unavailable(f"Chromium is not installed at {CHROMIUM} (apt install chromium)")
-
-
-def redis_cache_settings(url: str = TEST_REDIS_URL, prefix: str = "test") -> dict:
-    """Return a CACHES setting that points the default cache at a real Redis server."""
-    return {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": url,
-            "KEY_PREFIX": prefix,
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
-        }
-    }
 
 
 def pytest_generate_tests(metafunc):
@@ -128,74 +86,6 @@ def other_user(db, password):
     return UserFactory(password=password)
 
 
-class PrivateRedis:
-    """
-    A redis-server of the test's own on a free loopback port, without persistence.
-
-    ``stop()`` shuts it down (clients then get "connection refused") and ``start()`` brings
-    it back on the same port and URL, empty, as after a crash of a server that saves nothing.
-    Being nobody else's server, its db 0 is free to use.
-    """
-
-    def __init__(self, *, directory: Path, port: int):
-        self.directory = directory
-        self.port = port
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self._process: subprocess.Popen | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def start(self, *, timeout: float = 10) -> None:
-        """Start the server (again) and return once it answers PING."""
-        if self.running:
-            return
-        command = [
-            shutil.which("redis-server"),
-            "--bind", "127.0.0.1",
-            "--port", str(self.port),
-            "--save", "",
-            "--appendonly", "no",
-            "--dir", str(self.directory),
-        ]  # fmt: skip
-        with (self.directory / "redis.log").open("a") as log:
-            self._process = subprocess.Popen(  # noqa: S603 - fixed arguments.
-                command, stdout=log, stderr=subprocess.STDOUT
-            )
-        client = redis_lib.Redis(port=self.port, socket_connect_timeout=0.5)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                break
-            try:
-                if client.ping():
-                    return
-            except redis_lib.ConnectionError:
-                time.sleep(0.05)
-        self.stop()
-        log_tail = (self.directory / "redis.log").read_text()[-2000:]
-        pytest.fail(f"redis-server did not start on port {self.port}:\n{log_tail}")
-
-    def stop(self, *, timeout: float = 10) -> None:
-        """Stop the server and wait until it has exited (and closed its port)."""
-        if not self.running:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=timeout)
-
-
-def free_port() -> int:
-    """Return a loopback port that was free a moment ago (the OS picks it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def private_redis(tmp_path):
     """
@@ -206,7 +96,7 @@ def private_redis(tmp_path):
     """
     if shutil.which("redis-server") is None:
         service_unavailable("redis-server is not installed (apt install redis-server)")
-    server = PrivateRedis(directory=tmp_path, port=free_port())
+    server = PrivateRedis(directory=tmp_path)
     server.start()
     yield server
     server.stop()

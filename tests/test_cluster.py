@@ -23,7 +23,8 @@ import redis as redis_lib
 
 from scripts.cluster import ClusterConfig, cluster, database_drop
 from shop.demo import DEMO_PASSWORD
-from tests.conftest import TEST_REDIS_URL, free_port
+from tests.support.processes import free_ports
+from tests.support.services import TEST_REDIS_URL
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -103,13 +104,6 @@ def token_pair(base: str) -> dict:
     return answer.json()
 
 
-def _distinct_free_ports(count: int) -> tuple[int, ...]:
-    ports: set[int] = set()
-    while len(ports) < count:
-        ports.add(free_port())
-    return tuple(ports)
-
-
 def _cluster_database_url() -> str:
     """The suite's PostgreSQL server, and a database of this test's own: <suite db>_cluster."""
     parts = urlsplit(os.environ["DATABASE_URL"])
@@ -126,7 +120,7 @@ def shop_cluster():
     config = ClusterConfig(
         database_url=_cluster_database_url(),
         redis_url=TEST_REDIS_URL,
-        ports=_distinct_free_ports(3),
+        ports=free_ports(3),
         workers=1,
         cache_key_prefix=f"cluster-test-{secrets.token_hex(4)}",
         access_lifetime_seconds=ACCESS_LIFETIME_SECONDS,

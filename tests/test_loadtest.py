@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from scripts.loadtest import (
+from scripts.loadtest import percentile
+from scripts.loadtest_shop import (
     Ledger,
     StoredOrder,
     order_id_problems,
     order_total_problems,
-    percentile,
     stock_problems,
 )
 

@@ -1,9 +1,6 @@
 """The settings modules and the set-up commands, run as a new user would run them."""
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -11,8 +8,8 @@ from django.core.management import call_command
 
 from shop.demo import DEMO_PASSWORD
 from shop.models import Product
+from tests.support.processes import manage
 
-ROOT = Path(__file__).resolve().parent.parent
 GOOD_PRODUCTION_ENV = {
     "SECRET_KEY": "x7Kq2-unique-enough-production-secret-for-the-deploy-check-9fZ",
     "JWT_SIGNING_KEY": "Jw7-a-separate-jwt-signing-key-of-at-least-256-bits-Qp4",
@@ -23,14 +20,7 @@ GOOD_PRODUCTION_ENV = {
 def _manage(*args, env_overrides):
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS"}}
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings.production", **env_overrides})
-    return subprocess.run(  # noqa: S603 - fixed arguments, our own manage.py.
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return manage(*args, env=env)
 
 
 def test_production_settings_pass_the_deploy_check():

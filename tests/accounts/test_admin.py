@@ -5,8 +5,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import SignIn
-from tests.factories import UserFactory
-from tests.storefront_helpers import me, sign_in
+from tests.support.factories import UserFactory
+from tests.support.storefront import me, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +129,7 @@ def test_the_admin_lists_live_sign_ins(staff_browser, customer_browser, user):
 
 
 def test_product_stock_is_editable_from_the_product_list(staff_browser):
-    from tests.factories import ProductFactory
+    from tests.support.factories import ProductFactory
 
     product = ProductFactory(stock=3)
     response = staff_browser.get(reverse("admin:shop_product_changelist"))

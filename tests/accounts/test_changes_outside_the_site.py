@@ -24,9 +24,9 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import SignIn, User
-from tests.api.conftest import bearer, obtain
-from tests.conftest import redis_cache_settings
-from tests.storefront_helpers import age_session, me, session_exists, session_key, sign_in
+from tests.support.api import bearer, obtain
+from tests.support.caches import redis_cache_settings
+from tests.support.storefront import age_session, me, session_exists, session_key, sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,9 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts import services
-from tests.api.conftest import obtain
-from tests.factories import UserFactory
-from tests.storefront_helpers import me
+from tests.support.api import obtain
+from tests.support.factories import UserFactory
+from tests.support.storefront import me
 
 pytestmark = pytest.mark.django_db
 

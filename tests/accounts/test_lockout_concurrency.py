@@ -20,8 +20,9 @@ from django.test import RequestFactory
 
 from accounts import lockout
 from accounts.services import LoginLocked, credentials_authenticate
-from tests.conftest import TEST_REDIS_URL, redis_cache_settings
+from tests.support.caches import redis_cache_settings
 from tests.support.counting_hasher import COUNTING_HASHERS, CountingMD5PasswordHasher
+from tests.support.services import TEST_REDIS_URL
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 LIMIT = 3

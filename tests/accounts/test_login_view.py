@@ -7,8 +7,8 @@ from django.urls import reverse
 from accounts.models import SignIn
 from accounts.services import INVALID_CREDENTIALS_MESSAGE
 from shop.models import Cart
-from tests.factories import ProductFactory
-from tests.storefront_helpers import me, session_exists, session_key, sign_in
+from tests.support.factories import ProductFactory
+from tests.support.storefront import me, session_exists, session_key, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +98,7 @@ def test_one_address_is_refused_after_the_limit_across_accounts(client, user, pa
 
 
 def test_the_admin_login_is_locked_out_too(client, settings, password):
-    from tests.factories import UserFactory
+    from tests.support.factories import UserFactory
 
     staff = UserFactory(is_staff=True, password=password)
     settings.LOGIN_FAILURE_LIMIT = 2
@@ -111,7 +111,7 @@ def test_the_admin_login_is_locked_out_too(client, settings, password):
 
 
 def test_staff_sign_in_to_the_admin_is_indexed_and_lands_on_the_admin(client, password):
-    from tests.factories import UserFactory
+    from tests.support.factories import UserFactory
 
     staff = UserFactory(is_staff=True, password=password)
     response = client.post(reverse("admin:login"), {"username": staff.email, "password": password})

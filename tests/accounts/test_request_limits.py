@@ -15,9 +15,9 @@ from rest_framework.test import APIClient
 from accounts import lockout
 from api.exceptions import exception_handler
 from tests.accounts.test_session_revocation import NEW_PASSWORD, _change_password
-from tests.api.conftest import bearer, obtain
-from tests.storefront_helpers import sign_in
+from tests.support.api import bearer, obtain
 from tests.support.counting_hasher import COUNTING_HASHERS, CountingMD5PasswordHasher
+from tests.support.storefront import sign_in
 
 pytestmark = pytest.mark.django_db
 

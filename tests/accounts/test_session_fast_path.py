@@ -14,9 +14,9 @@ from redis.connection import AbstractConnection
 from accounts import services, sessions
 from accounts.models import SignIn, User
 from accounts.session_store import SessionStore
-from tests.conftest import TEST_REDIS_URL, redis_cache_settings
-from tests.outage.conftest import private_redis_cache_settings
-from tests.storefront_helpers import age_session, me, session_key, sign_in
+from tests.support.caches import private_redis_cache_settings, redis_cache_settings
+from tests.support.services import TEST_REDIS_URL
+from tests.support.storefront import age_session, me, session_key, sign_in
 
 pytestmark = pytest.mark.django_db
 

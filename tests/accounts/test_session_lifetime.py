@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import SignIn
-from tests.storefront_helpers import age_session, me, session_exists, session_key, sign_in
+from tests.support.storefront import age_session, me, session_exists, session_key, sign_in
 
 pytestmark = pytest.mark.django_db
 

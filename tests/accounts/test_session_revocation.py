@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.models import SignIn
-from tests.factories import UserFactory
-from tests.storefront_helpers import (
+from tests.support.factories import UserFactory
+from tests.support.storefront import (
     SAFARI_ON_IPHONE,
     age_session,
     me,

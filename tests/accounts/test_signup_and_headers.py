@@ -5,8 +5,8 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from shop.models import Cart
-from tests.factories import ProductFactory
-from tests.storefront_helpers import me, session_key, sign_in
+from tests.support.factories import ProductFactory
+from tests.support.storefront import me, session_key, sign_in
 
 pytestmark = pytest.mark.django_db
 

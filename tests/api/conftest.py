@@ -1,29 +1,19 @@
 """Fixtures for the API tests: clients, tokens, key pairs and a cache that counts its calls."""
 
-import base64
-import json
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-from django.urls import reverse
-from django_redis.cache import RedisCache
 from rest_framework.test import APIClient
 
-from tests.conftest import TEST_REDIS_URL, redis_cache_settings
+from tests.support.api import bearer, make_key_pair, obtain
+from tests.support.caches import CountingRedisCache, redis_cache_settings
+from tests.support.services import TEST_REDIS_URL
 
 
 @pytest.fixture
 def api():
     """An API client that, like a browser, would enforce CSRF if anything used sessions."""
     return APIClient(enforce_csrf_checks=True)
-
-
-def obtain(client, email, password, **extra):
-    return client.post(
-        reverse("api:token_obtain"), {"email": email, "password": password}, format="json", **extra
-    )
 
 
 @pytest.fixture
@@ -34,65 +24,12 @@ def pair(api, user, password):
     return response.json()
 
 
-def bearer(token: str) -> dict:
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-
-
 @pytest.fixture
 def authed(pair):
     """An API client that sends ``user``'s access token."""
     client = APIClient(enforce_csrf_checks=True)
     client.credentials(**bearer(pair["access"]))
     return client
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def forge(header: dict, payload: dict, signature: bytes = b"") -> str:
-    """Build a JWT by hand, for the tokens PyJWT refuses to make (alg none, empty key...)."""
-    return ".".join(
-        [
-            b64url(json.dumps(header).encode()),
-            b64url(json.dumps(payload).encode()),
-            b64url(signature),
-        ]
-    )
-
-
-def claims_of(token: str) -> dict:
-    """Return a token's claims without verifying it (for assertions only)."""
-    payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-
-
-def header_of(token: str) -> dict:
-    header = token.split(".")[0]
-    return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
-
-
-def make_key_pair(algorithm: str, directory) -> tuple[str, str]:
-    """Write a throwaway key pair for RS256 or EdDSA into ``directory``; return the paths."""
-    if algorithm == "RS256":
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    else:
-        key = ed25519.Ed25519PrivateKey.generate()
-    private_path = directory / f"{algorithm}-private.pem"
-    public_path = directory / f"{algorithm}-public.pem"
-    private_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    public_path.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return str(private_path), str(public_path)
 
 
 @pytest.fixture(params=["RS256", "EdDSA"])
@@ -108,29 +45,11 @@ def key_pair(request, settings, tmp_path):
     return request.param, private_path, public_path
 
 
-class CountingRedisCache(RedisCache):
-    """The real django-redis cache, counting the calls that reach Redis."""
-
-    calls: list[str] = []
-
-    def get(self, *args, **kwargs):
-        self.calls.append("get")
-        return super().get(*args, **kwargs)
-
-    def get_many(self, *args, **kwargs):
-        self.calls.append("get_many")
-        return super().get_many(*args, **kwargs)
-
-    def set(self, *args, **kwargs):
-        self.calls.append("set")
-        return super().set(*args, **kwargs)
-
-
 @pytest.fixture
 def redis_cache(settings):
     """Put the cache (and so the denylist and the lockout) in the real Redis."""
     settings.CACHES = redis_cache_settings(TEST_REDIS_URL, prefix="test-api")
-    settings.CACHES["default"]["BACKEND"] = "tests.api.conftest.CountingRedisCache"
+    settings.CACHES["default"]["BACKEND"] = "tests.support.caches.CountingRedisCache"
     from django.core.cache import cache
 
     cache.clear()

@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 
 from shop.models import CartLine, Order, Product
-from tests.factories import ProductFactory, UserFactory
-from tests.threads import repeat, run_in_threads
+from tests.support.factories import ProductFactory, UserFactory
+from tests.support.threads import repeat, run_in_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -1,17 +1,13 @@
 """The public contract of the endpoints: health, me, catalog, cart, orders and sign-ins."""
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from accounts.models import SignIn
 from shop.models import Order
-from tests.factories import CartLineFactory, CategoryFactory, ProductFactory
-
-from .conftest import bearer, claims_of, obtain
+from tests.support.api import bearer, claims_of, obtain
+from tests.support.factories import CartLineFactory, CategoryFactory, ProductFactory, SignInFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -364,12 +360,7 @@ def test_sessions_list_every_live_signin_and_marks_the_current_one(
 
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store.create()
-    browser = SignIn.objects.create(
-        user=user,
-        kind=SignIn.Kind.SESSION,
-        session_key=store.session_key,
-        expires_at=timezone.now() + timedelta(hours=1),
-    )
+    browser = SignInFactory(user=user, session_key=store.session_key)
     obtain(api, user.email, password)
     body = api.get(reverse("api:signin_list"), **bearer(pair["access"])).json()
     assert len(body) == 3

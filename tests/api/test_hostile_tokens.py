@@ -9,7 +9,7 @@ import jwt
 import pytest
 from django.urls import reverse
 
-from .conftest import b64url, bearer, claims_of, forge
+from tests.support.api import b64url, bearer, claims_of, forge
 
 pytestmark = pytest.mark.django_db
 

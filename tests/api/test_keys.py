@@ -16,8 +16,7 @@ from django.core.management.base import SystemCheckError
 from django.urls import reverse
 
 from accounts import tokens
-
-from .conftest import b64url, bearer, claims_of, forge, header_of, make_key_pair, obtain
+from tests.support.api import b64url, bearer, claims_of, forge, header_of, make_key_pair, obtain
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from .conftest import bearer, obtain
+from tests.support.api import bearer, obtain
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,8 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import SignIn
 from shop import selectors, services
-from tests.factories import ProductFactory
-
-from .conftest import bearer, claims_of
+from tests.support.api import bearer, claims_of
+from tests.support.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -10,11 +10,10 @@ from django.urls import reverse
 
 from accounts.models import SignIn
 from shop.models import Order
-from tests.factories import ProductFactory
-from tests.storefront_helpers import me as storefront_me
-from tests.storefront_helpers import sign_in
-
-from .conftest import bearer, claims_of
+from tests.support.api import bearer, claims_of
+from tests.support.factories import ProductFactory
+from tests.support.storefront import me as storefront_me
+from tests.support.storefront import sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,8 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import AttemptCounter, SignIn
-from tests.api.conftest import obtain
-from tests.storefront_helpers import me, sign_in
+from tests.support.api import obtain
+from tests.support.storefront import me, sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -1,17 +1,14 @@
 """Every way a token stops working before it expires, beyond what simplejwt 5.5.1 does alone."""
 
-from datetime import timedelta
-
 import pytest
 from django.contrib.admin.sites import site
 from django.urls import reverse
-from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import services
 from accounts.models import SignIn
-
-from .conftest import bearer, claims_of, obtain
+from tests.support.api import bearer, claims_of, obtain
+from tests.support.factories import SignInFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -53,9 +50,7 @@ def test_reusing_a_rotated_refresh_token_ends_every_token_signin_of_the_user(
 
 
 def test_token_reuse_leaves_browser_sessions_alone(api, pair, user):
-    browser = SignIn.objects.create(
-        user=user, kind=SignIn.Kind.SESSION, expires_at=timezone.now() + timedelta(hours=1)
-    )
+    browser = SignInFactory(user=user)
     refresh(api, pair["refresh"])
     refresh(api, pair["refresh"])
     browser.refresh_from_db()
@@ -127,9 +122,7 @@ def test_password_change_refuses_a_weak_password_with_a_field_error(api, pair, u
 
 
 def test_password_change_on_the_storefront_ends_every_api_token(api, pair, user):
-    browser = SignIn.objects.create(
-        user=user, kind=SignIn.Kind.SESSION, expires_at=timezone.now() + timedelta(hours=1)
-    )
+    browser = SignInFactory(user=user)
     services.user_password_change(user=user, new_password="a-brand-new-passphrase", keep=browser)
     assert me(api, pair["access"]).status_code == 401
     assert refresh(api, pair["refresh"]).status_code == 401

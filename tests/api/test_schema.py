@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from accounts import tokens
-from tests.factories import CartLineFactory, ProductFactory, UserFactory
+from tests.support.factories import CartLineFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

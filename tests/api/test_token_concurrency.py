@@ -6,8 +6,8 @@ from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import services, tokens
 from accounts.models import SignIn
-from tests.factories import UserFactory
-from tests.threads import run_in_threads
+from tests.support.factories import UserFactory
+from tests.support.threads import run_in_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from .conftest import claims_of, obtain
+from tests.support.api import claims_of, obtain
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import SignIn
-
-from .conftest import bearer, claims_of, header_of, obtain
+from tests.support.api import bearer, claims_of, header_of, obtain
+from tests.support.factories import SignInFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -201,9 +201,7 @@ def test_logging_out_twice_is_not_an_error(api, pair):
 
 def test_logout_all_ends_every_token_signin_but_not_browser_sessions(api, authed, user, password):
     other = obtain(api, user.email, password).json()
-    browser = SignIn.objects.create(
-        user=user, kind=SignIn.Kind.SESSION, expires_at=timezone.now() + timedelta(hours=1)
-    )
+    browser = SignInFactory(user=user)
     assert authed.post(reverse("api:logout_all")).status_code == 204
     assert refresh(api, other["refresh"]).status_code == 401
     assert not SignIn.objects.filter(user=user, kind="token", ended_at__isnull=True).exists()

@@ -17,8 +17,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import services, tokens
 from accounts.models import User
-
-from .conftest import bearer, obtain
+from tests.support.api import bearer, obtain
 
 pytestmark = pytest.mark.django_db
 

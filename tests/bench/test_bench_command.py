@@ -6,18 +6,16 @@ produces what it promises and that errors cannot pass as throughput.
 
 import json
 import os
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from bench.loadgen import run_python, run_wrk, wrk_path
-from bench.server import CountError, GunicornServer, ServerError
-from tests.conftest import service_unavailable
-
-ROOT = Path(__file__).resolve().parent.parent.parent
+from bench.processes import ServerError
+from bench.server import CountError, GunicornServer
+from tests.support.processes import child_env, manage
+from tests.support.services import service_unavailable
 
 
 @pytest.fixture
@@ -29,24 +27,11 @@ def needs_wrk():
 def _bench_env(tmp_path: Path) -> dict[str, str]:
     # A database of its own and no Redis: the floors need neither, and the run must not
     # touch the developer's or CI's databases.
-    # (Sessions in a cache would be refused without Redis: SESSION_BACKEND goes too.)
-    unset = {"REDIS_URL", "SECRET_KEY", "SESSION_BACKEND"}
-    env = {k: v for k, v in os.environ.items() if k not in unset}
-    env.update(
+    return child_env(
+        redis=False,
+        drop=("SECRET_KEY",),
         DJANGO_SETTINGS_MODULE="config.settings.bench",
         DATABASE_URL=f"sqlite:///{tmp_path / 'bench.sqlite3'}",
-    )
-    return env
-
-
-def _manage(*args: str, env: dict[str, str], timeout: float = 120):
-    return subprocess.run(  # noqa: S603 - fixed arguments, our own manage.py.
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
     )
 
 
@@ -55,8 +40,7 @@ def bench_env(tmp_path_factory) -> dict[str, str]:
     """The environment of a bench run on a migrated, seeded database of its own."""
     env = _bench_env(tmp_path_factory.mktemp("bench-db"))
     for command in (["migrate", "--noinput"], ["seed_demo"]):
-        done = _manage(*command, env=env)
-        assert done.returncode == 0, done.stderr
+        manage(*command, env=env, check=True)
     return env
 
 
@@ -65,7 +49,7 @@ def floors_run(bench_env, tmp_path_factory):
     if wrk_path() is None:
         return None
     out = tmp_path_factory.mktemp("bench") / "results"
-    done = _manage(
+    done = manage(
         "bench",
         "--floors-only",
         "--duration=1",
@@ -132,7 +116,7 @@ def test_the_charts_are_written_beside_the_json(run):
 
 
 def test_the_command_refuses_to_run_outside_the_bench_settings():
-    done = _manage(
+    done = manage(
         "bench",
         "--floors-only",
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"},

@@ -74,3 +74,10 @@ def test_latency_chart_draws_p50_and_p99_for_each_measured_entry():
     svg = latency_chart(MODES)
     assert len(_elements(svg, "rect", "p50")) == 3
     assert len(_elements(svg, "rect", "p99")) == 3
+
+
+def test_a_stock_bar_is_drawn_paler_than_its_fast_twin():
+    stock = {**_mode("session-cache-stock", 0.4, edge="storefront"), "variant": "stock"}
+    fast = {**_mode("session-cache-fast", 0.6, edge="storefront"), "variant": "fast"}
+    bars = _elements(ratio_chart([stock, fast]), "rect", "bar")
+    assert [bar.get("fill-opacity") for bar in bars] == ["0.45", None]

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import caches
 
 from bench.counting import CallCounter
-from tests.conftest import redis_cache_settings
+from tests.support.caches import redis_cache_settings
 
 
 @pytest.mark.django_db

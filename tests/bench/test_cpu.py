@@ -12,7 +12,7 @@ import redis as redis_lib
 
 from bench.cpu import CpuReading, per_request, process_tree_cpu_s, redis_cpu_s
 from bench.stats import median_cpu
-from tests.conftest import TEST_REDIS_URL
+from tests.support.services import TEST_REDIS_URL
 
 needs_proc = pytest.mark.skipif(
     not Path("/proc/self/stat").exists(), reason="process CPU is read from Linux's /proc"

@@ -2,13 +2,15 @@
 
 import json
 
-from bench.report import format_table, write_json
+from bench.report import compare_variants, format_table, write_json
 
 
-def _entry(name, *, ratio=0.5, target=None, notes=()):
+def _entry(name, *, ratio=0.5, target=None, notes=(), variant=""):
     return {
         "name": name,
         "kind": "mode",
+        "family": name.removesuffix(f"-{variant}"),
+        "variant": variant,
         "available": True,
         "rps": 1234.5,
         "floor_rps": 2469.0,
@@ -37,6 +39,7 @@ def test_a_row_shows_rate_floor_ratio_spread_latency_and_calls():
         "2469",
         "0.50",
         "0.48-0.53",
+        "-",
         "-",
         "3.21",
         "9.87",
@@ -88,3 +91,30 @@ def test_json_is_written_whole_and_leaves_no_temporary_file(tmp_path):
     write_json(path, {"header": {"date": "2026-01-01"}, "modes": [_entry("session-db")]})
     assert json.loads(path.read_text())["modes"][0]["name"] == "session-db"
     assert [p.name for p in path.parent.iterdir()] == ["latest.json"]
+
+
+def test_a_fast_row_shows_its_ratio_over_its_stock_twin_s():
+    entries = compare_variants(
+        [
+            _entry("session-cache-stock", ratio=0.5, variant="stock"),
+            _entry("session-cache-fast", ratio=0.8, target=0.75, variant="fast"),
+        ]
+    )
+    assert (entries[1]["stock"], entries[1]["vs_stock"]) == ("session-cache-stock", 1.6)
+    table = format_table(entries)
+    stock_row, fast_row = _row(table, "session-cache-stock"), _row(table, "session-cache-fast")
+    assert table.index(stock_row) < table.index(fast_row)
+    assert fast_row.split()[5:8] == ["0.75", "met", "1.60"]
+    assert stock_row.split()[5:7] == ["-", "-"]
+
+
+def test_a_fast_row_whose_stock_twin_failed_has_no_ratio_to_it():
+    stock = {"name": "jwt-db-hs256-stock", "family": "jwt-db-hs256", "variant": "stock"}
+    entries = compare_variants(
+        [
+            {**stock, "available": False, "reason": "server did not start"},
+            _entry("jwt-db-hs256-fast", variant="fast"),
+        ]
+    )
+    assert entries[1]["vs_stock"] is None
+    assert _row(format_table(entries), "jwt-db-hs256-fast").split()[6] == "-"

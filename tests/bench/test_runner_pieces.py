@@ -4,28 +4,48 @@ import pytest
 import redis as redis_lib
 
 from bench.modes import all_modes, select_modes
-from bench.runner import MODE_VARIABLES, RunConfig, Runner
-from tests.conftest import TEST_REDIS_URL, redis_cache_settings
+from bench.run_config import RunConfig
+from bench.runner import Runner
+from bench.under_load import MODE_VARIABLES, mode_env
+from tests.support.caches import redis_cache_settings
+from tests.support.services import TEST_REDIS_URL
 
 
-def test_every_mode_has_its_own_name_and_the_issue_s_targets_are_attached():
+def test_every_mode_has_its_own_name_and_the_issue_s_targets_are_on_the_fast_rows():
     modes = all_modes()
-    assert len({mode.name for mode in modes}) == len(modes) == 11
+    assert len({mode.name for mode in modes}) == len(modes) == 22
     targets = {mode.name: mode.target for mode in modes if mode.target}
     assert targets == {
-        "session-cache": 0.75,
-        "jwt-db-hs256": 0.6,
-        "jwt-db-rs256": 0.6,
-        "jwt-stateless-hs256": 0.85,
-        "jwt-stateless-rs256": 0.85,
+        "session-cache-fast": 0.75,
+        "jwt-db-hs256-fast": 0.6,
+        "jwt-db-rs256-fast": 0.6,
+        "jwt-stateless-hs256-fast": 0.85,
+        "jwt-stateless-rs256-fast": 0.85,
     }
 
 
+def test_every_mode_comes_stock_then_fast_with_the_fast_path_switch_off_and_on():
+    modes = all_modes()
+    for stock, fast in zip(modes[::2], modes[1::2], strict=True):
+        assert (stock.name, fast.name) == (f"{stock.family}-stock", f"{stock.family}-fast")
+        assert (stock.variant, fast.variant) == ("stock", "fast")
+        assert (stock.env["AUTH_FAST_PATH"], fast.env["AUTH_FAST_PATH"]) == ("0", "1")
+        # Nothing else differs: the same site, credential and floor.
+        assert {**stock.env, "AUTH_FAST_PATH": "1"} == fast.env
+        assert (stock.path, stock.credential, stock.edge) == (fast.path, fast.credential, fast.edge)
+
+
+def test_the_stock_rows_make_none_of_the_fast_path_s_claims():
+    stock = [mode for mode in all_modes() if mode.variant == "stock"]
+    assert stock
+    assert {(m.target, m.expect_queries, m.expect_redis_calls) for m in stock} == {(None,) * 3}
+
+
 def test_the_round_trip_mode_is_the_floor_view_under_session_cache_s_settings():
-    # What it costs beyond its floor is the session's round trip alone (the middleware
-    # fetches the session of every request with a cookie; /healthz never reads it).
+    # What it costs beyond its floor is the session's round trip alone (the fast path's
+    # middleware fetches the session of every request with a cookie; /healthz never reads it).
     modes = {mode.name: mode for mode in all_modes()}
-    round_trip, session_cache = modes["session-cache-round-trip"], modes["session-cache"]
+    round_trip, session_cache = modes["session-cache-round-trip-fast"], modes["session-cache-fast"]
     assert round_trip.path == round_trip.floor.floor_path == "/healthz"
     assert round_trip.env == session_cache.env
     assert round_trip.credential == session_cache.credential == "session"
@@ -35,13 +55,23 @@ def test_the_round_trip_mode_is_the_floor_view_under_session_cache_s_settings():
 def test_the_quick_run_leaves_out_diagnostics_unless_they_are_asked_for():
     quick = {mode.name for mode in Runner(RunConfig.quick_preset()).modes()}
     full = {mode.name for mode in Runner(RunConfig.full()).modes()}
-    assert full - quick == {"session-cache-round-trip"}
-    asked = Runner(RunConfig.quick_preset(mode_names=["session-cache-round-trip"])).modes()
-    assert [mode.name for mode in asked] == ["session-cache-round-trip"]
+    assert full - quick == {"session-cache-round-trip-stock", "session-cache-round-trip-fast"}
+    asked = Runner(RunConfig.quick_preset(mode_names=["session-cache-round-trip-fast"])).modes()
+    assert [mode.name for mode in asked] == ["session-cache-round-trip-fast"]
+
+
+def test_a_family_s_name_selects_both_its_variants_in_order():
+    chosen = select_modes(all_modes(), ["jwt-db-hs256", "session-db-fast", "session-db"])
+    assert [mode.name for mode in chosen] == [
+        "jwt-db-hs256-stock",
+        "jwt-db-hs256-fast",
+        "session-db-fast",
+        "session-db-stock",
+    ]
 
 
 def test_the_asymmetric_algorithm_can_be_eddsa_but_not_a_made_up_one():
-    assert "jwt-stateless-eddsa" in {m.name for m in all_modes(asymmetric_algorithm="EdDSA")}
+    assert "jwt-stateless-eddsa-fast" in {m.name for m in all_modes(asymmetric_algorithm="EdDSA")}
     with pytest.raises(ValueError, match="asymmetric algorithm"):
         all_modes(asymmetric_algorithm="none")
 
@@ -54,11 +84,13 @@ def test_selecting_an_unknown_mode_is_an_error_that_lists_the_known_ones():
 def test_a_mode_s_environment_does_not_inherit_another_mode_s_variables(monkeypatch):
     monkeypatch.setenv("JWT_ACCESS_DENYLIST", "1")
     monkeypatch.setenv("SESSION_BACKEND", "cache")
-    stateless = next(m for m in all_modes() if m.name == "jwt-stateless-hs256")
-    env = Runner(RunConfig()).mode_env(stateless)
+    monkeypatch.setenv("AUTH_FAST_PATH", "1")
+    stateless = next(m for m in all_modes() if m.name == "jwt-stateless-hs256-stock")
+    env = mode_env(stateless, keys_dir=None)
     assert "JWT_ACCESS_DENYLIST" not in env
     assert "SESSION_BACKEND" not in env
     assert env["JWT_USER_LOOKUP"] == "stateless"
+    assert env["AUTH_FAST_PATH"] == "0"
     assert set(MODE_VARIABLES) >= set(stateless.env)
 
 

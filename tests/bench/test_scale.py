@@ -15,7 +15,7 @@ from bench.scale import (
     minimal_session_data,
     redis_sessions,
 )
-from tests.conftest import TEST_REDIS_URL
+from tests.support.services import TEST_REDIS_URL
 
 QUIET = Progress(1, enabled=False)
 

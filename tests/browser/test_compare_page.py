@@ -9,8 +9,8 @@ import re
 import pytest
 from django.conf import settings
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
+from tests.support.services import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

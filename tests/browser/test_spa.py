@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.factories import ProductFactory, UserFactory
+from tests.support.factories import ProductFactory, UserFactory
+from tests.support.services import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

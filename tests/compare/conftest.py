@@ -6,11 +6,10 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 from django.test import Client
-from django.urls import reverse
 
-from tests.api.conftest import make_key_pair
-from tests.conftest import redis_cache_settings
-from tests.storefront_helpers import sign_in
+from tests.support.api import make_key_pair
+from tests.support.caches import redis_cache_settings
+from tests.support.storefront import sign_in
 
 
 @pytest.fixture
@@ -29,12 +28,6 @@ def browser(user, password):
     response = sign_in(client, user, password)
     assert response.status_code == 302
     return client
-
-
-def compare_page(client):
-    response = client.get(reverse("compare"))
-    assert response.status_code == 200
-    return response
 
 
 @pytest.fixture
@@ -62,102 +55,6 @@ def asymmetric_keys(request, settings, tmp_path):
         "VERIFYING_KEY": Path(public_path).read_text(),
     }
     return request.param
-
-
-def sample_results(**header_changes) -> dict:
-    """A results file shaped like the one ``make bench`` writes (bench/report.py)."""
-    header = {
-        "schema": 1,
-        "date": "2026-11-20T14:05:00+00:00",
-        "machine": {
-            "cpu_model": "Test CPU 9000",
-            "cores": 2,
-            "platform": "Linux-test",
-            "load_average_at_start": [0.5, 0.4, 0.3],
-        },
-        "versions": {"python": "3.11.7", "Django": "5.2.19", "PyJWT": "2.15.1"},
-        "git": {"commit": "0123456789abcdef", "dirty": False},
-        "settings": {"database": "postgresql", "conn_max_age": 60},
-        "run": {
-            "quick": False,
-            "loadgen": "wrk",
-            "threads": 2,
-            "connections": 8,
-            "server": "gunicorn, 2 sync workers, 127.0.0.1",
-            "rounds": 3,
-            "duration_s": 5,
-        },
-        **header_changes,
-    }
-
-    def mode(name, label, path, ratio, queries, redis_calls, rps, cpu_us=None):
-        return {
-            "name": name,
-            "label": label,
-            "kind": "mode",
-            "path": path,
-            "available": True,
-            "rps": rps,
-            "floor_rps": 1000.0,
-            "ratio": ratio,
-            "spread": {"ratio_min": ratio - 0.02, "ratio_max": ratio + 0.02},
-            "p50_ms": 4.5,
-            "p99_ms": 12.25,
-            "queries": queries,
-            "redis_calls": redis_calls,
-            "cpu_us": cpu_us,
-            "notes": [],
-        }
-
-    return {
-        "header": header,
-        "modes": [
-            mode("session-db", "session, database store", "/accounts/me/", 0.33, 1.0, 0.0, 330),
-            mode(
-                "session-cache",
-                "session, Redis store",
-                "/accounts/me/",
-                0.51,
-                0.0,
-                1.0,
-                510,
-                cpu_us={"app_us": 612.4, "redis_us": 36.6, "total_us": 649.0},
-            ),
-            mode("jwt-db-hs256", "JWT, database user lookup (HS256)", "/api/me/", 0.4, 1, 0, 400),
-            mode("jwt-stateless-hs256", "JWT, stateless (HS256)", "/api/me/", 0.86, 0, 0, 860),
-            mode("jwt-denylist-hs256", "JWT, stateless + denylist", "/api/me/", 0.6, 0, 1, 600),
-            {
-                "name": "session-signed-cookies",
-                "label": "session, signed cookies",
-                "kind": "mode",
-                "path": "/accounts/me/",
-                "available": False,
-                "reason": "server did not start",
-            },
-        ],
-        "micro": {
-            "jwt": {
-                "HS256": {
-                    "sign": {"median_us": 40.0},
-                    "verify": {"median_us": 46.0},
-                    "token_bytes": 231,
-                }
-            },
-            "session_load": {"cache (Redis)": {"median_us": 180.0}},
-        },
-        "scale": {
-            "redis": [
-                {
-                    "sessions": 10000,
-                    "bytes_per_session": 383.2,
-                    "lookup": {"median_us": 176.7, "p99_us": 313.7},
-                }
-            ],
-            "database": [{"sessions": 1000000, "skipped": "insert would take 20 min"}],
-            "token_rows": {"available": False, "reason": "n/a"},
-        },
-        "charts": ["ratio.svg", "latency.svg"],
-    }
 
 
 @pytest.fixture

@@ -3,8 +3,7 @@
 import pytest
 
 from compare.benchmark import MISSING, summarize
-
-from .conftest import compare_page, sample_results
+from tests.support.compare import compare_page, sample_results, with_variants
 
 pytestmark = pytest.mark.django_db
 
@@ -77,3 +76,18 @@ def test_a_summary_of_an_empty_results_file_has_no_gaps_that_crash():
     assert summary.commit == MISSING
     assert summary.modes == []
     assert summary.headline["session_cache"] is None
+
+
+def test_a_run_with_stock_and_fast_rows_lists_both_stock_first(client, results_file):
+    results_file(with_variants(sample_results()))
+    names = [mode.name for mode in compare_page(client).context["bench"].modes]
+    assert names.index("session-cache-stock") + 1 == names.index("session-cache-fast")
+
+
+def test_the_advice_quotes_the_fast_row_of_a_run_with_both(client, results_file):
+    results_file(with_variants(sample_results(), stock_ratio=0.3))
+    bench = compare_page(client).context["bench"]
+    assert bench.headline["session_cache"].name == "session-cache-fast"
+    assert bench.mode("session-cache-fast").vs_stock == pytest.approx(1.7)
+    assert bench.mode("session-cache-stock").variant == "stock"
+    assert "0.51× the unauthenticated floor" in compare_page(client).content.decode()

@@ -16,9 +16,8 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from accounts import services, tokens
 from accounts.models import SignIn
 from compare.services import DEMO_SIGNIN_SESSION_KEY, DEMO_USER_AGENT
-from tests.storefront_helpers import session_key, sign_in
-
-from .conftest import compare_page
+from tests.support.compare import compare_page
+from tests.support.storefront import session_key, sign_in
 
 pytestmark = pytest.mark.django_db
 

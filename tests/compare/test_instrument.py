@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from redis.connection import AbstractConnection
 
 from compare.instrument import measure
-from tests.conftest import TEST_REDIS_URL
+from tests.support.services import TEST_REDIS_URL
 
 pytestmark = pytest.mark.django_db
 

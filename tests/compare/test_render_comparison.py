@@ -13,8 +13,7 @@ from scripts.render_comparison import (
     failure_table,
     main,
 )
-
-from .conftest import sample_results
+from tests.support.compare import sample_results, with_variants
 
 ROOT = Path(__file__).resolve().parents[2]
 HAND_WRITTEN_ABOVE = "# Comparison\n\nWritten by hand.\n\n"
@@ -67,6 +66,16 @@ def test_the_section_has_a_row_per_mode_with_its_numbers(repo):
     )
     assert "| JWT verify, HS256 | 46 | 231-byte token |" in section
     assert "| database | 1,000,000 | skipped: insert would take 20 min |" in section
+
+
+def test_a_fast_row_shows_its_ratio_over_its_stock_row_in_the_last_column(repo):
+    doc, results = repo
+    results.write_text(json.dumps(with_variants(sample_results(), stock_ratio=0.3)))
+    render(doc, results)
+    section = generated(doc)
+    assert "| session, Redis store, stock | `/accounts/me/` | 300 | 1000 | 0.30 |" in section
+    assert "| 612 | 37 | 1.70 |" in section
+    assert "fast/stock" in section
 
 
 def test_the_charts_are_linked_relative_to_the_document(repo):

@@ -3,9 +3,8 @@
 import pytest
 from django.test import Client
 
-from tests.storefront_helpers import age_session, sign_in
-
-from .conftest import compare_page
+from tests.support.compare import compare_page
+from tests.support.storefront import age_session, sign_in
 
 pytestmark = pytest.mark.django_db
 

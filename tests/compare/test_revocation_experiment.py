@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from accounts.models import SignIn
 from compare.services import EXPERIMENT_PAIR_USER_AGENT, EXPERIMENT_SESSION_USER_AGENT
-from tests.storefront_helpers import me, sign_in
+from tests.support.storefront import me, sign_in
 
 pytestmark = pytest.mark.django_db
 

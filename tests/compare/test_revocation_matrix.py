@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import SignIn
-from tests.api.conftest import bearer, claims_of, obtain
-from tests.storefront_helpers import age_session, me, session_key, sign_in
+from tests.support.api import bearer, claims_of, obtain
+from tests.support.storefront import age_session, me, session_key, sign_in
 
 pytestmark = pytest.mark.django_db
 

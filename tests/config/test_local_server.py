@@ -5,18 +5,15 @@ published by every worker, and with DEBUG=0 every page and its static files serv
 
 import os
 import re
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
 from bench.server import GunicornServer
 from bench.transport import HttpTransport
+from tests.support.processes import manage
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 WORKERS = 3
 
 
@@ -39,13 +36,7 @@ def local_site(tmp_path_factory):
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "JWT_ALGORITHM": "HS256",
     }
-    subprocess.run(  # noqa: S603 - our own manage.py, fixed arguments.
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-        cwd=ROOT,
-        env=migrate_env,
-        check=True,
-        timeout=120,
-    )
+    manage("migrate", "--verbosity", "0", env=migrate_env, check=True)
     assert not (tmp / "var").exists()  # The state directory is fresh when gunicorn starts.
     server = GunicornServer(
         env=env,

@@ -10,8 +10,8 @@ from django.utils.html import escape
 
 from accounts.models import SignIn, User
 from shop.models import Cart, CartLine, Order, OrderLine, Product
-from tests.factories import CartLineFactory, ProductFactory
-from tests.storefront_helpers import sign_in
+from tests.support.factories import CartLineFactory, ProductFactory
+from tests.support.storefront import sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ from jwt.algorithms import OKPAlgorithm, RSAAlgorithm
 from rest_framework.test import APIClient
 
 from accounts import tokens
-from tests.api.conftest import b64url, claims_of, forge, make_key_pair
+from tests.support.api import b64url, claims_of, forge, make_key_pair
 
 pytestmark = pytest.mark.django_db
 

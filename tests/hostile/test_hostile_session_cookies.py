@@ -13,7 +13,7 @@ from django.core import signing
 from django.urls import reverse
 
 from accounts.sessions import SIGNIN_STATE_KEY, SNAPSHOT_KEY
-from tests.storefront_helpers import session_key, sign_in
+from tests.support.storefront import session_key, sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -4,25 +4,9 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from tests.factories import ProductFactory, UserFactory
-from tests.storefront_helpers import sign_in
-
-
-def private_redis_cache_settings(url: str) -> dict:
-    """The CACHES setting of config/settings/base.py, pointed at ``url``."""
-    return {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": url,
-            "KEY_PREFIX": "outage",
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "PARSER_CLASS": "redis.connection._HiredisParser",
-                "SOCKET_CONNECT_TIMEOUT": 1,
-                "SOCKET_TIMEOUT": 1,
-            },
-        }
-    }
+from tests.support.caches import private_redis_cache_settings
+from tests.support.factories import ProductFactory, UserFactory
+from tests.support.storefront import sign_in
 
 
 @pytest.fixture
@@ -75,13 +59,3 @@ def api(token):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return client
-
-
-def add_to_cart(client, product, quantity=1):
-    return client.post(
-        reverse("shop:product_detail", kwargs={"slug": product.slug}), {"quantity": quantity}
-    )
-
-
-def place_order(client, key):
-    return client.post(reverse("shop:checkout"), {"idempotency_key": key})

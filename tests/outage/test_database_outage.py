@@ -9,7 +9,7 @@ from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from tests.conftest import free_port
+from tests.support.processes import free_port
 
 from .test_redis_outage import assert_friendly_503, assert_json_503
 

@@ -17,9 +17,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import SignIn, User
 from shop.models import Cart, CartLine, Order, OrderLine, Product
-from tests.storefront_helpers import sign_in
-
-from .conftest import add_to_cart, place_order
+from tests.support.storefront import add_to_cart, place_order, sign_in
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
 
@@ -293,7 +291,7 @@ def _rows():
 @pytest.mark.django_db(transaction=True)
 def test_no_order_or_cart_line_is_lost_across_an_outage(client, shopper, password, redis_server):
     # Committed for real (no test transaction around it), on SQLite or PostgreSQL alike.
-    from tests.factories import ProductFactory
+    from tests.support.factories import ProductFactory
 
     bought, kept = ProductFactory(stock=10), ProductFactory(stock=10)
     assert sign_in(client, shopper, password).status_code == 302

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 
 from shop import selectors, services
 from shop.models import Cart, CartLine
-from tests.factories import CartFactory, ProductFactory
+from tests.support.factories import CartFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 import pytest
 
 from shop import selectors
-from tests.factories import CategoryFactory, ProductFactory
+from tests.support.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 
 from shop import services
 from shop.models import CartLine, Order, OrderLine, Product
-from tests.factories import ProductFactory, UserFactory
-from tests.threads import repeat, run_in_threads
+from tests.support.factories import ProductFactory, UserFactory
+from tests.support.threads import repeat, run_in_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

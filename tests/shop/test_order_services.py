@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from shop import selectors, services
 from shop.models import Order, Product
-from tests.factories import ProductFactory
+from tests.support.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from django.urls import reverse
 from shop.models import Cart, Order
 from shop.services import order_place
 from shop.views import CATALOG_PAGE_SIZE, ORDERS_PAGE_SIZE
-from tests.factories import CartLineFactory, CategoryFactory, ProductFactory, UserFactory
-from tests.storefront_helpers import sign_in
+from tests.support.factories import CartLineFactory, CategoryFactory, ProductFactory, UserFactory
+from tests.support.storefront import sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from bench import report
 from bench.modes import ASYMMETRIC_ALGORITHMS, all_modes
-from bench.runner import RESULTS_DIR, RunConfig, Runner
+from bench.run_config import RESULTS_DIR, RunConfig
+from bench.runner import Runner
 from bench.server import BENCH_SETTINGS
 
 
@@ -30,15 +31,18 @@ def _sizes(text: str) -> tuple[int, ...]:
 class Command(BaseCommand):
     help = (
         "Benchmark sessions vs JWT: serve the site with gunicorn once per mode on "
-        "127.0.0.1, drive it with wrk beside its unauthenticated floor, and write "
-        "bench/results/latest.json and SVG charts."
+        "127.0.0.1 (every mode on the stock path and on the fast path), drive it with wrk "
+        "beside its unauthenticated floor, and write bench/results/latest.json and SVG charts."
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--quick",
             action="store_true",
-            help="every mode but diagnostics, 1 round of 1 s, scale at 10^4 only: under a minute",
+            help=(
+                "every mode but diagnostics, stock and fast, 1 round of 1 s, scale at 10^4 "
+                "only: under two minutes"
+            ),
         )
         parser.add_argument("--duration", type=int, help="seconds per load run (full: 3)")
         parser.add_argument("--rounds", type=int, help="floor/mode rounds per mode (full: 5)")
@@ -52,7 +56,10 @@ class Command(BaseCommand):
             dest="modes",
             default=[],
             metavar="NAME",
-            help="measure only this mode (repeatable); --list-modes shows the names",
+            help=(
+                "measure only this mode (repeatable; a name without -stock or -fast means "
+                "both); --list-modes shows the names"
+            ),
         )
         parser.add_argument("--list-modes", action="store_true", help="list the modes and exit")
         parser.add_argument(
@@ -92,7 +99,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["list_modes"]:
             for mode in all_modes(asymmetric_algorithm=options["asymmetric"]):
-                self.stdout.write(f"{mode.name:<26} {mode.label}")
+                self.stdout.write(f"{mode.name:<30} {mode.label}")
             return
         if os.environ.get("DJANGO_SETTINGS_MODULE") != BENCH_SETTINGS:
             raise CommandError(
@@ -146,6 +153,7 @@ class Command(BaseCommand):
             "ratio = mode req/s / floor req/s, measured side by side on the same server "
             "(median of rounds; spread = min-max of rounds)"
         )
+        self.stdout.write(report.VARIANTS_LEGEND)
         self.stdout.write(report.CPU_LEGEND)
         self.stdout.write("")
         self.stdout.write(report.format_table(result["modes"]))

@@ -1,4 +1,7 @@
-"""Helpers for storefront tests: sign in through the real login view, inspect the session."""
+"""
+Helpers for storefront tests: sign in through the real login view, inspect and age the
+session, fill the cart and check out through the HTML forms.
+"""
 
 from importlib import import_module
 
@@ -48,3 +51,15 @@ def age_session(client, *, since_activity: int = 0, since_sign_in: int = 0) -> N
 
 def me(client):
     return client.get(reverse("accounts:me"))
+
+
+def add_to_cart(client, product, quantity=1):
+    """Post the product page's add-to-cart form."""
+    return client.post(
+        reverse("shop:product_detail", kwargs={"slug": product.slug}), {"quantity": quantity}
+    )
+
+
+def place_order(client, key):
+    """Post the checkout form with idempotency key ``key``."""
+    return client.post(reverse("shop:checkout"), {"idempotency_key": key})

@@ -1,9 +1,15 @@
+"""factory_boy factories for the suite's models: users, sign-ins, catalog, carts."""
+
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
+from accounts.models import SignIn
 from shop.models import Cart, CartLine, Category, Product
+from tests.support.storefront import FIREFOX_ON_LINUX
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -20,6 +26,26 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+
+class SignInFactory(factory.django.DjangoModelFactory):
+    """
+    A live sign-in of a new user, as the sign-in index records it: a browser session, or
+    with ``token=True`` an API token chain. Only the row: no session is stored and no token
+    is issued (pass ``session_key`` to tie the row to a stored session).
+    """
+
+    class Meta:
+        model = SignIn
+
+    class Params:
+        token = factory.Trait(kind=SignIn.Kind.TOKEN)
+
+    user = factory.SubFactory(UserFactory)
+    kind = SignIn.Kind.SESSION
+    ip_address = "127.0.0.1"
+    user_agent = FIREFOX_ON_LINUX
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):

@@ -1,14 +1,8 @@
 """
-Read what each model leaves where, for the comparison page: the session cookie and the
-session record on one side, the token pair and the token tables on the other.
-
-Nothing here writes. Values that would work as credentials (the session key, a token's
-signature) are never returned whole: the page is HTML, readable by any script that runs
-on it, and the session cookie is HttpOnly precisely so that scripts cannot read it.
+Read what the session model leaves where: the cookie the browser holds, and the record the
+session store keeps for it (where, under which key, for how long, how many bytes).
 """
 
-import base64
-import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from importlib import import_module
@@ -16,19 +10,11 @@ from importlib import import_module
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
-from django.db.models import Sum
-from django.db.models.functions import Length
-from django.urls import reverse
 from django.utils import timezone
-from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from accounts import tokens
-from accounts.models import SignIn, User
 from accounts.sessions import SIGNIN_STATE_KEY, absolute_limit_seconds
-from api.housekeeping import token_table_stats
 
-# How much of a secret value the page shows: enough to recognise it, far too little to use.
-PREVIEW_CHARS = 8
+from .formatting import duration_text, preview
 
 SESSION_BACKEND_LABELS = {
     "django.contrib.sessions.backends.db": "database",
@@ -37,24 +23,6 @@ SESSION_BACKEND_LABELS = {
     "django.contrib.sessions.backends.cached_db": "cache + database",
     "django.contrib.sessions.backends.signed_cookies": "signed cookie (no server store)",
 }
-
-
-def preview(secret: str) -> str:
-    """Return the first few characters of a secret value followed by an ellipsis."""
-    return f"{secret[:PREVIEW_CHARS]}…" if secret else ""
-
-
-def duration_text(seconds: int | float | None) -> str:
-    """Return a duration for people: "14 days", "12 h", "4 min 59 s", "0 s"."""
-    if seconds is None:
-        return "–"
-    seconds = max(0, int(seconds))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [(days, "day" if days == 1 else "days"), (hours, "h"), (minutes, "min"), (secs, "s")]
-    shown = [f"{value} {unit}" for value, unit in parts if value][:2]
-    return " ".join(shown) or "0 s"
 
 
 def _uses(engine_suffix: str) -> bool:
@@ -67,9 +35,6 @@ def _cache_is_redis(cache) -> bool:
     except ImportError:  # pragma: no cover - django-redis is a pinned requirement.
         return False
     return isinstance(cache, RedisCache)
-
-
-# --- Sessions -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -264,192 +229,4 @@ def _cache_record(common: dict, *, key: str) -> SessionRecord:
         bytes=None,
         bytes_source="not measurable in a local-memory cache",
         note="Each process has its own copy: fine for a demo, wrong for more than one worker.",
-    )
-
-
-# --- Tokens -------------------------------------------------------------------------------
-
-
-def _b64_json(segment: str) -> dict:
-    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-
-
-@dataclass(frozen=True)
-class DecodedToken:
-    """A JWT as any holder can read it: header and claims are base64url, not encrypted."""
-
-    kind: str
-    header: dict
-    claims: dict
-    encoded_length: int | None
-    signature_preview: str | None
-    expires_at: datetime
-    issued_at: datetime
-
-    @property
-    def expires_in_seconds(self) -> int:
-        return max(0, int((self.expires_at - timezone.now()).total_seconds()))
-
-    @property
-    def expires_in_text(self) -> str:
-        return duration_text(self.expires_in_seconds)
-
-    @property
-    def lifetime_text(self) -> str:
-        return duration_text((self.expires_at - self.issued_at).total_seconds())
-
-    @property
-    def header_json(self) -> str:
-        return json.dumps(self.header, indent=2)
-
-    @property
-    def claims_json(self) -> str:
-        return json.dumps(self.claims, indent=2)
-
-
-def token_decode(raw: str, *, kind: str) -> DecodedToken:
-    """
-    Decode a token's header and claims without checking it, as a client can: the first two
-    segments are base64url JSON. A third segment (the signature) is previewed, not returned.
-    """
-    segments = raw.split(".")
-    claims = _b64_json(segments[1])
-    signature = segments[2] if len(segments) > 2 else None
-    return DecodedToken(
-        kind=kind,
-        header=_b64_json(segments[0]),
-        claims=claims,
-        encoded_length=len(raw) if signature is not None else None,
-        signature_preview=preview(signature) if signature else None,
-        expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
-        issued_at=datetime.fromtimestamp(claims["iat"], tz=UTC),
-    )
-
-
-@dataclass(frozen=True)
-class JwtPolicy:
-    """How this site signs and checks tokens (from the settings)."""
-
-    algorithm: str
-    asymmetric: bool
-    jwks_url: str | None
-    access_lifetime_seconds: int
-    refresh_lifetime_seconds: int
-    refresh_max_age_seconds: int
-    user_lookup: str
-    denylist: bool
-    leeway_seconds: int
-    issuer: str
-    audience: str
-
-    @property
-    def access_lifetime_text(self) -> str:
-        return duration_text(self.access_lifetime_seconds)
-
-    @property
-    def refresh_lifetime_text(self) -> str:
-        return duration_text(self.refresh_lifetime_seconds)
-
-    @property
-    def refresh_max_age_text(self) -> str:
-        return duration_text(self.refresh_max_age_seconds)
-
-
-def jwt_policy() -> JwtPolicy:
-    """Return the site's token policy."""
-    jwt_settings = settings.SIMPLE_JWT
-    algorithm = jwt_settings["ALGORITHM"]
-    asymmetric = algorithm in tokens.ASYMMETRIC_ALGORITHMS
-    return JwtPolicy(
-        algorithm=algorithm,
-        asymmetric=asymmetric,
-        jwks_url=reverse("jwks") if asymmetric else None,
-        access_lifetime_seconds=int(jwt_settings["ACCESS_TOKEN_LIFETIME"].total_seconds()),
-        refresh_lifetime_seconds=int(jwt_settings["REFRESH_TOKEN_LIFETIME"].total_seconds()),
-        refresh_max_age_seconds=settings.JWT_REFRESH_MAX_AGE_SECONDS,
-        user_lookup=settings.JWT_USER_LOOKUP,
-        denylist=settings.JWT_ACCESS_DENYLIST,
-        leeway_seconds=jwt_settings["LEEWAY"],
-        issuer=jwt_settings["ISSUER"],
-        audience=jwt_settings["AUDIENCE"],
-    )
-
-
-def refresh_token_on_record(*, sign_in: SignIn) -> DecodedToken | None:
-    """
-    Return the newest unrotated refresh token of a token sign-in as the server recorded it:
-    header and claims only, because the OutstandingToken row keeps no signature.
-    """
-    row = (
-        OutstandingToken.objects.filter(
-            user_id=sign_in.user_id,
-            jti__startswith=sign_in.pk.hex,
-            blacklistedtoken__isnull=True,
-        )
-        .order_by("-created_at")
-        .first()
-    )
-    return token_decode(row.token, kind="refresh") if row else None
-
-
-@dataclass(frozen=True)
-class DenylistEntry:
-    sign_in_id: str
-    expires_in_seconds: int
-
-    @property
-    def expires_in_text(self) -> str:
-        return duration_text(self.expires_in_seconds)
-
-
-@dataclass(frozen=True)
-class TokenStorage:
-    """What the server keeps for a user's tokens, and the size of the token tables."""
-
-    outstanding_rows: int
-    usable_rows: int
-    outstanding_bytes: int
-    live_token_signins: int
-    tables: list[dict]
-    denylist_on: bool
-    denylist_entries: list[DenylistEntry]
-
-
-def token_storage(*, user: User) -> TokenStorage:
-    """
-    Return the user's refresh-token rows, the token tables' sizes (the same figures as
-    ``manage.py token_stats``) and, with the denylist on, the user's entries in it.
-    """
-    now = timezone.now()
-    rows = OutstandingToken.objects.filter(user=user)
-    entries = []
-    if settings.JWT_ACCESS_DENYLIST:
-        jwt_settings = settings.SIMPLE_JWT
-        window = jwt_settings["ACCESS_TOKEN_LIFETIME"] + timedelta(
-            seconds=jwt_settings["LEEWAY"] + 1
-        )
-        recently_ended = dict(
-            SignIn.objects.filter(
-                user=user, kind=SignIn.Kind.TOKEN, ended_at__gte=now - window
-            ).values_list("pk", "ended_at")
-        )
-        denied = tokens.signins_denied(sign_in_ids=recently_ended)
-        entries = [
-            DenylistEntry(
-                sign_in_id=str(pk),
-                expires_in_seconds=max(0, int((ended + window - now).total_seconds())),
-            )
-            for pk, ended in recently_ended.items()
-            if str(pk) in denied
-        ]
-    return TokenStorage(
-        outstanding_rows=rows.count(),
-        usable_rows=rows.filter(blacklistedtoken__isnull=True, expires_at__gt=now).count(),
-        outstanding_bytes=rows.aggregate(total=Sum(Length("token")))["total"] or 0,
-        live_token_signins=SignIn.objects.filter(
-            user=user, kind=SignIn.Kind.TOKEN, ended_at__isnull=True, expires_at__gt=now
-        ).count(),
-        tables=token_table_stats(),
-        denylist_on=settings.JWT_ACCESS_DENYLIST,
-        denylist_entries=entries,
     )

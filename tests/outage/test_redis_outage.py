@@ -21,7 +21,7 @@ from tests.storefront_helpers import sign_in
 
 from .conftest import add_to_cart, place_order
 
-pytestmark = [pytest.mark.redis, pytest.mark.django_db]
+pytestmark = [pytest.mark.redis, pytest.mark.django_db, pytest.mark.both_paths]
 
 
 def assert_friendly_503(response):

@@ -1,65 +1,116 @@
 """
-The storefront's session and authentication middlewares (they replace Django's
-``SessionMiddleware`` and ``AuthenticationMiddleware``).
+The storefront's additions to Django's session and authentication middleware, one job each.
+
+``MIDDLEWARE`` keeps Django's ``SessionMiddleware`` and ``AuthenticationMiddleware`` and puts
+these beside them; each can be removed without breaking the others:
+
+- ``SessionOutageMiddleware`` (before ``SessionMiddleware``): while the session store, Redis
+  or the database is down, a 503 page, never a 500 and never a visitor treated as signed
+  out who is not (accounts/outage.py);
+- ``SessionCookieGuardMiddleware`` (before ``SessionMiddleware``): a session cookie that
+  cannot be a session key is no session, and is deleted from the browser;
+- ``SignInMiddleware`` (after ``AuthenticationMiddleware``): the sign-in index and the idle
+  and absolute timeouts (accounts/sessions.py);
+- ``PrivateNoStoreMiddleware`` (after ``AuthenticationMiddleware``): a page served to a
+  signed-in user is ``Cache-Control: private, no-store``.
 """
 
 import re
+import sys
 from functools import partial
+from importlib import import_module
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.sessions.backends.signed_cookies import SessionStore as SignedCookieStore
-from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.functional import SimpleLazyObject
+from django.core.signals import got_request_exception
+from django.utils.functional import SimpleLazyObject, empty
 
 from config.cache_control import patch_private_no_store
 from config.errors import API_PATH_PREFIX
 
 from . import services, sessions
-from .outage import (
-    DATABASE_DOWN_ERRORS,
-    SAFE_METHODS,
-    SERVICE_DOWN_ERRORS,
-    SessionStoreUnavailable,
-    outage_response,
-)
+from .outage import SAFE_METHODS, SERVICE_DOWN_ERRORS, SessionStoreUnavailable, outage_response
 
 # The keys Django gives server-side sessions: 32 characters of [a-z0-9] (at least 8 are
 # required, and the database column holds 40).
 SESSION_KEY_RE = re.compile(r"[a-z0-9]{8,40}")
 
 
-class GuardedSessionMiddleware(SessionMiddleware):
-    """
-    Django's SessionMiddleware with two guards:
+def _session_store_class():
+    return import_module(settings.SESSION_ENGINE).SessionStore
 
-    - a session cookie that cannot be a session key (oversize, garbage, a NUL byte that
-      PostgreSQL would refuse to compare) is no session, and is deleted from the browser;
-    - while the session store, Redis or the database is down, the answer is a 503, never a
-      500, and never a visitor treated as signed out who is not (see accounts/outage.py).
+
+class SessionCookieGuardMiddleware:
+    """
+    Drop a session cookie that cannot be a session key (oversize, garbage, a NUL byte that
+    PostgreSQL refuses to compare) before Django's ``SessionMiddleware`` looks it up, and
+    delete it from the browser. A signed-cookie "key" is the signed session itself, and its
+    signature is its check.
     """
 
-    def process_request(self, request):
-        session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-        # A signed-cookie "key" is the signed session itself; its signature is its check.
-        if not issubclass(self.SessionStore, SignedCookieStore) and not (
-            session_key and SESSION_KEY_RE.fullmatch(session_key)
-        ):
-            session_key = None
-        request.session = session = self.SessionStore(session_key)
-        if (
-            session_key is not None
-            and hasattr(session, "prefetch")
-            and not request.path_info.startswith(API_PATH_PREFIX)
-        ):
-            # The API never reads the session; everything else reads it first thing.
-            session.prefetch()
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        name = settings.SESSION_COOKIE_NAME
+        key = request.COOKIES.get(name)
+        refused = (
+            key is not None
+            and not issubclass(_session_store_class(), SignedCookieStore)
+            and not SESSION_KEY_RE.fullmatch(key)
+        )
+        if refused:
+            del request.COOKIES[name]
+        response = self.get_response(request)
+        if refused and name not in response.cookies:
+            response.delete_cookie(
+                name,
+                path=settings.SESSION_COOKIE_PATH,
+                domain=settings.SESSION_COOKIE_DOMAIN,
+                samesite=settings.SESSION_COOKIE_SAMESITE,
+            )
+        return response
+
+
+def _remember_uncaught_exception(sender, request=None, **kwargs):
+    # Django turns an exception raised in a middleware or a view into a 500 response before
+    # the middleware around it sees anything; keep the exception for SessionOutageMiddleware.
+    if request is not None:
+        request._uncaught_exception = sys.exception()
+
+
+got_request_exception.connect(_remember_uncaught_exception, dispatch_uid="accounts.outage")
+
+
+class SessionOutageMiddleware:
+    """
+    Answer 503 (with ``Retry-After``), not 500, when the session store, Redis or the
+    database is down, wherever the failure happens: in a view, while loading the session,
+    or while ``SessionMiddleware`` saves it after the view (a sign-in that is not stored is
+    no sign-in, and the visitor must not believe it worked).
+
+    A form post is refused before the view runs if the session store does not answer, so a
+    sign-up never creates an account it then cannot sign in. Views marked
+    ``serve_signed_out_during_outage`` render signed out from an empty session instead.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        exc = getattr(request, "_uncaught_exception", None)
+        if response.status_code == 500 and isinstance(exc, SERVICE_DOWN_ERRORS):
+            return outage_response(request, exc)
+        return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         request.outage_answers_json = getattr(view_func, "answers_json", False)
-        session = request.session
+        session = getattr(request, "session", None)
+        if session is None:
+            return None
         if request.method in SAFE_METHODS and getattr(
             view_func, "serve_signed_out_during_outage", False
         ):
@@ -70,9 +121,6 @@ class GuardedSessionMiddleware(SessionMiddleware):
             and hasattr(session, "check_available")
             and not request.path_info.startswith(API_PATH_PREFIX)
         ):
-            # A form post may write to the database before it touches the session (a
-            # sign-up creates the account, then signs it in): make sure the store answers
-            # first, so that an outage refuses the post before any write.
             try:
                 session.check_available()
             except SessionStoreUnavailable as exc:
@@ -84,60 +132,66 @@ class GuardedSessionMiddleware(SessionMiddleware):
             return outage_response(request, exception)
         return None
 
-    def process_response(self, request, response):
-        session = getattr(request, "session", None)
-        if hasattr(session, "discard_prefetch"):
-            session.discard_prefetch()
-        try:
-            return super().process_response(request, response)
-        except (SessionStoreUnavailable, *DATABASE_DOWN_ERRORS) as exc:
-            # The view succeeded but its session could not be saved: the visitor must not
-            # believe it worked (a sign-in that is not stored is no sign-in).
-            return outage_response(request, exc)
+
+def _resolved(user):
+    # The object behind AuthenticationMiddleware's lazy request.user, loading it if need be.
+    if isinstance(user, SimpleLazyObject):
+        if user._wrapped is empty:
+            user._setup()
+        return user._wrapped
+    return user
 
 
-def _get_user(request):
-    if not hasattr(request, "_cached_user"):
-        request._cached_user = sessions.session_user(request)
-    return request._cached_user
-
-
-async def _auser(request):
-    return await sync_to_async(_get_user)(request)
-
-
-class SessionAuthenticationMiddleware(AuthenticationMiddleware):
+class SignInMiddleware:
     """
-    Set ``request.user`` lazily from the session's user snapshot (no database query), keep
-    the per-user sign-in index in step with the session, and mark every response served to
-    a signed-in user ``Cache-Control: no-store``.
-
-    It subclasses Django's middleware so that the admin's system check, which looks for
-    ``AuthenticationMiddleware`` or a subclass, is satisfied.
+    Wrap the authentication middleware's ``request.user`` with the sign-in's rules (idle and
+    absolute timeouts, activity, adopting sign-ins made by a bare ``auth.login()``), and at
+    the end of the request reconcile the sign-in index with the session: a session whose
+    sign-in ended during the request is emptied rather than written back to the store it
+    was just deleted from, and a cycled key is re-indexed.
     """
 
     # The sign-in tracking below must wrap the view in the same thread.
     async_capable = False
 
+    def __init__(self, get_response):
+        self.get_response = get_response
+
     def __call__(self, request):
-        if not hasattr(request, "session"):
-            raise ImproperlyConfigured(
-                "SessionAuthenticationMiddleware needs SessionMiddleware before it."
-            )
-        request.user = SimpleLazyObject(lambda: _get_user(request))
-        request.auser = partial(_auser, request)
+        if not hasattr(request, "user"):
+            raise ImproperlyConfigured("SignInMiddleware needs AuthenticationMiddleware before it.")
+        authenticated = request.user
+        request.user = SimpleLazyObject(
+            lambda: sessions.session_user(request, lambda: _resolved(authenticated))
+        )
+        request.auser = partial(sync_to_async(_resolved), request.user)
         request._indexed_session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         with services.signin_end_tracking() as ended:
             response = self.get_response(request)
             try:
                 sessions.session_request_finished(request, ended_signin_ids=ended)
             except SERVICE_DOWN_ERRORS as exc:
-                # The session store or the database is down (the view may have answered
-                # 503 already): reconciling the session waits for the next request.
+                # The store or the database is down (the view may have answered 503
+                # already): reconciling the session waits for the next request.
                 response = outage_response(request, exc)
-        user = request.__dict__.get("_cached_user")
+        return response
+
+
+class PrivateNoStoreMiddleware:
+    """
+    Mark every response served to a signed-in user ``Cache-Control: private, no-store``:
+    pages rendered for them may show private data, and must stay out of shared caches and
+    the browser's history cache. A request that never looked at the user is left alone.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = request.__dict__.get("user")
+        if isinstance(user, SimpleLazyObject):
+            user = None if user._wrapped is empty else user._wrapped
         if user is not None and user.is_authenticated:
-            # Pages rendered for a signed-in user may show private data: never keep them
-            # in a shared cache or in the browser's history cache.
             patch_private_no_store(response)
         return response

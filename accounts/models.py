@@ -5,9 +5,7 @@ from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.base import ModelState
 from django.db.models.functions import Lower
-from django.db.models.signals import post_init, pre_init
 
 from .managers import UserManager
 
@@ -36,27 +34,6 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.email
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        """
-        Build a user loaded from the database, as Django rebuilds an unpickled instance:
-        ``__new__()`` and the loaded values, with the state ``Model.from_db()`` leaves
-        (from ``db``, not being added); fields not loaded are deferred, as there.
-
-        Every authenticated request builds one user (from the session's snapshot, or from
-        the row in JWT ``db`` mode), and ``Model.__init__()`` walks every field to do it.
-        If anything listens to ``pre_init``/``post_init`` for User, the ordinary path runs
-        so that those receivers still see every instance.
-        """
-        if pre_init.has_listeners(cls) or post_init.has_listeners(cls):
-            return super().from_db(db, field_names, values)
-        user = cls.__new__(cls)
-        state = ModelState()
-        state.adding = False
-        state.db = db
-        user.__dict__.update(zip(field_names, values, strict=True), _state=state)
-        return user
 
     def check_password(self, raw_password):
         """

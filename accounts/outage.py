@@ -1,8 +1,9 @@
 """
 What the site does while Redis or the database is down: a 503, never a 500 or a guess.
 
-``accounts.middleware.GuardedSessionMiddleware`` takes the place of Django's
-``SessionMiddleware``. While the session store cannot be reached:
+``accounts.middleware.SessionOutageMiddleware`` sits around Django's ``SessionMiddleware``
+(and ``accounts/session_store.py`` keeps the cache engine from mistaking an unreachable Redis
+for "no session"). While the session store cannot be reached:
 
 - pages marked ``@serve_signed_out_during_outage`` (the catalog and product pages, on GET)
   render signed out, from an empty session that is never saved; the session cookie is kept;

@@ -229,8 +229,8 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 def me(request):
     """
     The signed-in user as JSON, the same answer as the API's /api/me/ (so the benchmark
-    compares the two edges on equal work). Not never_cache: SessionAuthenticationMiddleware
-    marks every response to a signed-in user no-store.
+    compares the two edges on equal work). Not never_cache: PrivateNoStoreMiddleware marks
+    every response to a signed-in user no-store.
     """
     user = request.user
     if not user.is_authenticated:

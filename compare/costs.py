@@ -28,7 +28,8 @@ class AuthCost:
 def session_authentication_cost(request) -> AuthCost | None:
     """
     Resolve ``request.user`` for this request, measuring it: the session load from its store
-    and the user built from the session's snapshot, through the storefront's middleware.
+    and the user it names (the row on the stock path, the snapshot on the fast path), through
+    the storefront's middleware.
 
     Return None if something already resolved the user or read the session earlier in the
     request: there would be nothing left to measure. Call it before anything reads either.

@@ -19,9 +19,29 @@ def overrides(stock: dict) -> dict:
     return changed
 
 
+FAST_SESSION_MIDDLEWARE = "fastpath.sessions.PrefetchingSessionMiddleware"
+FAST_AUTH_MIDDLEWARE = "fastpath.sessions.SnapshotAuthenticationMiddleware"
+CACHE_ENGINE = "accounts.session_store"
+FAST_CACHE_ENGINE = "fastpath.session_store"
+
+
 def _session_overrides(stock: dict) -> dict:
-    # Filled in by the session half of the fast path.
-    return {}
+    # The user from a snapshot in the session, and the session's GET sent early
+    # (fastpath/sessions.py, fastpath/session_store.py).
+    swaps = {
+        STOCK_SESSION_MIDDLEWARE: FAST_SESSION_MIDDLEWARE,
+        STOCK_AUTH_MIDDLEWARE: FAST_AUTH_MIDDLEWARE,
+    }
+    changed = {"MIDDLEWARE": [swaps.get(name, name) for name in stock["MIDDLEWARE"]]}
+    engines = stock.get("SESSION_ENGINES")
+    if engines:
+        changed["SESSION_ENGINES"] = {
+            name: FAST_CACHE_ENGINE if engine == CACHE_ENGINE else engine
+            for name, engine in engines.items()
+        }
+    if stock["SESSION_ENGINE"] == CACHE_ENGINE:
+        changed["SESSION_ENGINE"] = FAST_CACHE_ENGINE
+    return changed
 
 
 def _jwt_overrides(stock: dict) -> dict:

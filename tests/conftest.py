@@ -12,6 +12,7 @@ import shutil
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from redis.connection import AbstractConnection
 
 from tests.support.caches import redis_cache_settings
 from tests.support.factories import UserFactory
@@ -31,8 +32,21 @@ def pytest_runtest_setup(item):
 def pytest_generate_tests(metafunc):
     # Every revocation, lifetime and outage guarantee must hold with the fast path on and off.
     if metafunc.definition.get_closest_marker("both_paths"):
-        metafunc.fixturenames.append("auth_path")
+        if "auth_path" not in metafunc.fixturenames:
+            metafunc.fixturenames.append("auth_path")
         metafunc.parametrize("auth_path", ["stock", "fast"], indirect=True)
+
+
+def fast_path_on(settings) -> None:
+    """Apply AUTH_FAST_PATH=1's settings (fastpath/conf.py) through pytest-django's fixture."""
+    from django.conf import settings as live
+
+    from fastpath.conf import overrides
+
+    if not live.AUTH_FAST_PATH:
+        stock = {name: getattr(live, name) for name in dir(live) if name.isupper()}
+        for name, value in overrides(stock).items():
+            setattr(settings, name, value)
 
 
 @pytest.fixture
@@ -40,15 +54,44 @@ def auth_path(request, settings):
     """The settings of one path: "stock" (the defaults) or "fast" (AUTH_FAST_PATH=1)."""
     from django.conf import settings as live
 
-    from fastpath.conf import overrides
-
-    if request.param == "fast" and not live.AUTH_FAST_PATH:
-        stock = {name: getattr(live, name) for name in dir(live) if name.isupper()}
-        for name, value in overrides(stock).items():
-            setattr(settings, name, value)
-    elif request.param == "stock" and live.AUTH_FAST_PATH:
+    if request.param == "fast":
+        fast_path_on(settings)
+    elif live.AUTH_FAST_PATH:
         pytest.fail("AUTH_FAST_PATH=1 is set: the stock runs of both_paths tests cannot be stock")
     return request.param
+
+
+@pytest.fixture
+def fast_path(settings):
+    """Run this test with the fast path on (tests of its own pieces)."""
+    fast_path_on(settings)
+
+
+@pytest.fixture
+def redis_commands(monkeypatch):
+    """
+    Record the name of every command written to a Redis socket, whichever client layer
+    sent it (the real server still answers).
+    """
+    sent = []
+    original = AbstractConnection.send_packed_command
+
+    def recording(connection, command, check_health=True):
+        packed = b"".join(command) if isinstance(command, list) else command
+        sent.append(packed.split(b"\r\n")[2].decode().upper())
+        return original(connection, command, check_health=check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", recording)
+    return sent
+
+
+@pytest.fixture
+def redis_sessions(settings):
+    """Sessions in the test Redis, through the cache engine of the path the test runs on."""
+    from fastpath.conf import CACHE_ENGINE, FAST_CACHE_ENGINE
+
+    settings.CACHES = redis_cache_settings()
+    settings.SESSION_ENGINE = FAST_CACHE_ENGINE if settings.AUTH_FAST_PATH else CACHE_ENGINE
 
 
 @pytest.fixture(autouse=True)

@@ -46,15 +46,18 @@ MIDDLEWARE = [
     # Every answer under /api/ is Cache-Control: no-store (tokens, account data, errors).
     "api.middleware.ApiNoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Django's SessionMiddleware, refusing cookies that cannot be session keys and
-    # answering 503 (not 500, not "signed out") while the session store, Redis or the
-    # database is down; see accounts/outage.py.
-    "accounts.middleware.GuardedSessionMiddleware",
+    # Django's session and authentication middleware, with the project's additions beside
+    # them, one job each (accounts/middleware.py): a 503 while a store is down, no lookup
+    # of a cookie that cannot be a session key, the sign-in index and timeouts, no-store on
+    # pages for signed-in users. AUTH_FAST_PATH=1 swaps the two stock ones (fastpath/conf.py).
+    "accounts.middleware.SessionOutageMiddleware",
+    "accounts.middleware.SessionCookieGuardMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    # Replaces django.contrib.auth's: request.user comes from a snapshot kept in the session
-    # (no database query per request); see accounts/sessions.py.
-    "accounts.middleware.SessionAuthenticationMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.PrivateNoStoreMiddleware",
+    "accounts.middleware.SignInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -132,8 +135,8 @@ AUTH_FAST_PATH = env.bool("AUTH_FAST_PATH", default=False)
 # --- Sessions -------------------------------------------------------------------------
 SESSION_ENGINES = {
     "db": "django.contrib.sessions.backends.db",
-    # Django's cache engine, except that an unreachable store is not mistaken for "no
-    # session" (accounts/session_store.py).
+    # Django's cache engine; its only difference is that an unreachable Redis is not
+    # mistaken for "no session", which would sign everybody out (accounts/session_store.py).
     "cache": "accounts.session_store",
     "cached_db": "django.contrib.sessions.backends.cached_db",
     "signed_cookies": "django.contrib.sessions.backends.signed_cookies",

@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.models import SignIn
 from tests.support.storefront import age_session, me, session_exists, session_key, sign_in
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.both_paths]
 
 
 def test_a_session_idle_past_the_idle_timeout_is_signed_out_on_the_server(

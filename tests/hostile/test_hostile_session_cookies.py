@@ -12,10 +12,11 @@ from django.contrib.sessions.serializers import JSONSerializer
 from django.core import signing
 from django.urls import reverse
 
-from accounts.sessions import SIGNIN_STATE_KEY, SNAPSHOT_KEY
+from accounts.sessions import SIGNIN_STATE_KEY
+from fastpath.sessions import SNAPSHOT_KEY
 from tests.support.storefront import session_key, sign_in
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.both_paths]
 
 HOSTILE_COOKIES = {
     "8 KB": "a" * 8192,
@@ -97,6 +98,7 @@ def forged_session(user, *, key: str) -> str:
             "is_staff": True,
             "is_superuser": True,
             "is_active": True,
+            "at": 2**31,
         },
         SIGNIN_STATE_KEY: {"id": "0" * 32, "at": 2**31, "seen": 2**31, "remember": True},
     }

@@ -19,7 +19,7 @@ from accounts.models import SignIn, User
 from shop.models import Cart, CartLine, Order, OrderLine, Product
 from tests.support.storefront import add_to_cart, place_order, sign_in
 
-pytestmark = [pytest.mark.redis, pytest.mark.django_db]
+pytestmark = [pytest.mark.redis, pytest.mark.django_db, pytest.mark.both_paths]
 
 
 def assert_friendly_503(response):

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts.sessions import SIGNIN_STATE_KEY
+from fastpath.sessions import SNAPSHOT_KEY
 
 FIREFOX_ON_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 SAFARI_ON_IPHONE = (
@@ -44,6 +45,9 @@ def age_session(client, *, since_activity: int = 0, since_sign_in: int = 0) -> N
     state["seen"] -= since_activity
     state["at"] -= since_sign_in
     session[SIGNIN_STATE_KEY] = state
+    if SNAPSHOT_KEY in session:
+        # The fast path's snapshot of the user row is as old as the last activity.
+        session[SNAPSHOT_KEY] = {**session[SNAPSHOT_KEY], "at": state["seen"]}
     session.save()
     # A signed-cookie session's key is its content: the browser must get the new cookie.
     client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key

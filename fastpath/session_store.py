@@ -1,0 +1,152 @@
+"""
+The fast path's cache session engine: ``accounts.session_store`` (Django's cache engine,
+outage-aware) whose one GET per request is sent early and on a connection of its own.
+
+- ``prefetch()``: ``fastpath.sessions.PrefetchingSessionMiddleware`` sends the session's GET
+  as soon as it has a well-formed cookie; Redis answers while Django runs the other
+  middleware and resolves the URL, and the answer is read when the session is first used.
+- The GET goes over a per-thread connection made with the cache pool's own settings but
+  held outside the pool, without redis-py's per-command machinery (pool checkout and
+  release, retry wrapper, observability hooks), which costs more CPU than the GET itself.
+
+What it costs: one extra connection per worker thread, and code that knows redis-py's
+connection API. Every other command (save, delete, exists) is Django's, through the pool.
+"""
+
+import os
+import threading
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from accounts.outage import REDIS_DOWN_ERRORS
+from accounts.session_store import SessionStore as OutageAwareCacheStore
+
+_threads = threading.local()
+
+
+class _HeldConnection:
+    """
+    A thread's connection for session reads, made with the settings of the cache's own pool
+    (server, database, password, timeouts, TLS, Sentinel) but held outside it.
+
+    ``awaiting_reply`` is True from a GET's send until its answer is read. A GET sent while
+    it is still True would read the previous request's answer, so the connection is closed
+    first: a stray reply can never answer another request.
+
+    ``answered`` is True while the connection is open and has answered; ``reused`` says
+    whether it was so when the last GET was sent. A reused connection that fails may only
+    be stale (the server closed it meanwhile) and is worth one more try; a new one that
+    fails means the server is unreachable.
+    """
+
+    __slots__ = ("pool", "connection", "awaiting_reply", "answered", "reused")
+
+    def __init__(self, pool):
+        self.pool = pool
+        self.connection = pool.connection_class(**pool.connection_kwargs)
+        self.awaiting_reply = False
+        self.answered = False
+        self.reused = False
+
+    def failed(self) -> None:
+        self.connection.disconnect()
+        self.answered = False
+
+
+def _held_connection(pool) -> _HeldConnection:
+    held = getattr(_threads, "held", None)
+    if held is None or held.pool is not pool:
+        held = _threads.held = _HeldConnection(pool)
+    return held
+
+
+# A forked child (a gunicorn worker of a preloaded app) must not share its parent's socket.
+os.register_at_fork(after_in_child=lambda: _threads.__dict__.pop("held", None))
+
+
+class SessionStore(OutageAwareCacheStore):
+    """The outage-aware cache store, with its GET prefetched on a held connection."""
+
+    def __init__(self, session_key=None):
+        super().__init__(session_key)
+        # A GET sent by prefetch() and not read yet, or the error that sending it raised.
+        self._pending = None
+        self._prefetch_error = None
+
+    def prefetch(self) -> None:
+        """
+        Send the GET for this session now; its answer is read when the session is first
+        used. Redis answers while Django runs the other middleware and resolves the URL,
+        so the request does not sit waiting for the one round trip it makes (the middleware
+        calls this as soon as it has a well-formed session cookie). An error is kept for
+        load() to raise, where the outage rules apply.
+        """
+        if self.session_key is None or self._pending is not None:
+            return
+        try:
+            self._pending = self._send_get()
+        except REDIS_DOWN_ERRORS as exc:
+            self._prefetch_error = exc
+
+    def discard_prefetch(self) -> None:
+        """Read and drop an answer the request never asked for, freeing its connection."""
+        if self._pending is not None:
+            try:
+                self._receive(self._pending)
+            except REDIS_DOWN_ERRORS:
+                pass
+            finally:
+                self._pending = None
+
+    def _send_get(self) -> _HeldConnection:
+        # What cache.get() does, on this thread's session connection and without
+        # redis-py's per-command machinery (pool checkout and release, retry wrapper,
+        # observability hooks): this GET is the only I/O of an authenticated storefront
+        # request, and that machinery costs more CPU than the GET itself.
+        client = self._cache.client
+        held = _held_connection(client.get_client(write=False).connection_pool)
+        connection = held.connection
+        if held.awaiting_reply:
+            held.failed()
+            held.awaiting_reply = False
+        held.reused = held.answered
+        try:
+            connection.send_packed_command(
+                connection.pack_command("GET", client.make_key(self.cache_key)),
+                check_health=False,
+            )
+        except BaseException:
+            held.failed()
+            raise
+        held.awaiting_reply = True
+        return held
+
+    @staticmethod
+    def _receive(held: _HeldConnection):
+        try:
+            value = held.connection.read_response()
+        except BaseException:
+            # A half-read reply must not reach the next command on this connection.
+            held.failed()
+            raise
+        finally:
+            held.awaiting_reply = False
+        held.answered = True
+        return value
+
+    def _read(self):
+        sent, self._pending = self._pending, None
+        error, self._prefetch_error = self._prefetch_error, None
+        try:
+            if error is not None:
+                raise error
+            value = self._receive(sent if sent is not None else self._send_get())
+        except RedisConnectionError:
+            # A connection the server closed since its last use (a restart, an idle
+            # timeout) fails only when used: try once more, on a new connection. A new
+            # connection that fails means the server is down: no second wait.
+            if not _threads.held.reused:
+                raise
+            value = self._receive(self._send_get())
+        # Decoded by django-redis as cache.get() would (its serializer and compressor).
+        return None if value is None else self._cache.client.decode(value)

@@ -10,7 +10,7 @@ from django.utils.module_loading import import_string
 
 from accounts import selectors, services
 from accounts.models import SignIn
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

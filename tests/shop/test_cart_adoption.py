@@ -7,7 +7,7 @@ from django.test import RequestFactory
 from shop import services
 from shop.models import Cart
 from shop.session_cart import CART_SESSION_KEY
-from tests.factories import ProductFactory
+from tests.support.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 

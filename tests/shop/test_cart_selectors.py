@@ -6,7 +6,7 @@ import pytest
 
 from shop import selectors
 from shop.models import CartLine
-from tests.factories import CartFactory, CartLineFactory, ProductFactory
+from tests.support.factories import CartFactory, CartLineFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -58,7 +58,7 @@ audit: $(VENV)/.dev  ## Check the pinned requirements for known vulnerabilities 
 cluster: $(VENV)/.runtime  ## Two instances + a public-key-only resource server on shared PostgreSQL and Redis (Ctrl-C stops).
 	$(PY) scripts/cluster.py $(CLUSTER_ARGS)
 
-# The benchmark (README "Benchmark"). Redis: keys under the "bench" prefix in
+# The benchmark (docs/benchmark.md). Redis: keys under the "bench" prefix in
 # BENCH_REDIS_URL, removed afterwards; BENCH_SCALE_REDIS_URL must be a database of its own
 # (empty, or pass BENCH_ARGS=--flush-scale-db). DATABASE_URL as usual (default: SQLite in var/).
 BENCH_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/5)
@@ -69,7 +69,7 @@ BENCH := DJANGO_SETTINGS_MODULE=config.settings.bench REDIS_URL=$(BENCH_REDIS_UR
 bench: $(VENV)/.runtime bench-wrk  ## Benchmark sessions vs JWT under gunicorn + wrk (< 10 min).
 	$(BENCH) $(BENCH_ARGS)
 
-bench-quick: $(VENV)/.runtime bench-wrk  ## The same benchmark, every mode briefly (< 1 min).
+bench-quick: $(VENV)/.runtime bench-wrk  ## The same benchmark, every mode briefly, stock and fast (about 2 min).
 	$(BENCH) --quick $(BENCH_ARGS)
 
 bench-wrk:  ## Install wrk if missing (apt-get, as root); else the bench falls back to Python.

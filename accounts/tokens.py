@@ -610,7 +610,7 @@ def token_signin_revoke(*, sign_in: SignIn) -> None:
     """
     Make a token sign-in's chain unusable: blacklist its outstanding refresh tokens and,
     with JWT_ACCESS_DENYLIST, refuse its access tokens until the last one would expire.
-    Called by accounts.services.signin_end() for token sign-ins.
+    accounts.services.signin_end() calls it for token sign-ins (registered in api/apps.py).
     """
     # Lock the sign-in's row before its tokens' rows, in the order _chain_link() takes them,
     # so that a refresh racing this sign-out waits instead of deadlocking.

@@ -10,6 +10,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts import services
 from accounts.models import SignIn
+from accounts.tokens import token_signin_revoke
 
 from .conftest import bearer, claims_of, obtain
 
@@ -146,6 +147,11 @@ def test_ending_a_signin_blacklists_its_outstanding_refresh_tokens(api, pair, us
     jti = claims_of(pair["refresh"])["jti"]
     assert BlacklistedToken.objects.filter(token__jti=jti).exists()
     assert not OutstandingToken.objects.filter(blacklistedtoken__isnull=True).exists()
+
+
+def test_the_api_registers_the_end_of_token_signins_with_the_core():
+    # accounts.services ends every kind of sign-in; it reaches the tokens through this.
+    assert services.sign_in_enders[SignIn.Kind.TOKEN] is token_signin_revoke
 
 
 # --- Deactivation, admin, sessions --------------------------------------------------------

@@ -8,10 +8,10 @@ class ApiConfig(AppConfig):
     def ready(self):
         from accounts.models import SignIn
         from accounts.services import register_sign_in_ender
-        from accounts.tokens import token_signin_revoke
 
         # Register the OpenAPI extension for our authentication class and the JWT checks.
         from . import checks, schema  # noqa: F401
+        from .token_services import token_signin_revoke
 
         # Ending a token sign-in, from either edge, must also end its tokens.
         register_sign_in_ender(SignIn.Kind.TOKEN, token_signin_revoke)

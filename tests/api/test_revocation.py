@@ -10,7 +10,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts import services
 from accounts.models import SignIn
-from accounts.tokens import token_signin_revoke
+from api.token_services import token_signin_revoke
 
 from .conftest import bearer, claims_of, obtain
 
@@ -246,7 +246,7 @@ def test_the_denylist_entry_lasts_as_long_as_an_access_token_can(
 ):
     from django_redis import get_redis_connection
 
-    from accounts.tokens import token_logout
+    from api.token_services import token_logout
 
     with django_capture_on_commit_callbacks(execute=True):
         token_logout(raw=pair["refresh"])

@@ -1,6 +1,6 @@
 """
 Each process verifies an access token's signature and claims once, then remembers it until
-it expires (accounts.tokens.VerifiedTokenCache); every check whose answer can change (expiry,
+it expires (api.token_checks.VerifiedTokenCache); every check whose answer can change (expiry,
 the denylist, the user's row) still runs on every request.
 """
 
@@ -15,8 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 
-from accounts import services, tokens
+from accounts import services
 from accounts.models import User
+from api import keys, token_checks
+from api.tokens import AccessToken
 
 from .conftest import bearer, obtain
 
@@ -31,13 +33,13 @@ def me(client, access):
 def decodes(monkeypatch):
     """Record every full verification (signature and claims) of a token."""
     calls = []
-    original = tokens.KeyedTokenBackend.decode
+    original = keys.KeyedTokenBackend.decode
 
     def counting_decode(backend, token, verify=True):
         calls.append(token)
         return original(backend, token, verify)
 
-    monkeypatch.setattr(tokens.KeyedTokenBackend, "decode", counting_decode)
+    monkeypatch.setattr(keys.KeyedTokenBackend, "decode", counting_decode)
     return calls
 
 
@@ -107,10 +109,10 @@ def test_a_token_made_under_another_key_is_not_served_from_the_cache(api, pair, 
 
 def test_the_cache_keeps_at_most_its_size_newest_first(api, user, password, settings):
     settings.JWT_VERIFIED_TOKEN_CACHE_SIZE = 2
-    cache = tokens.VerifiedTokenCache()
+    cache = token_checks.VerifiedTokenCache()
     raws = [obtain(api, user.email, password).json()["access"].encode() for _ in range(3)]
     for raw in raws:
-        cache.add(raw, tokens.AccessToken(raw))
+        cache.add(raw, AccessToken(raw))
     assert cache.get(raws[0]) is None
     assert cache.get(raws[1]) is not None
     assert cache.get(raws[2]) is not None
@@ -118,8 +120,8 @@ def test_the_cache_keeps_at_most_its_size_newest_first(api, user, password, sett
 
 def test_the_user_lookup_answers_as_the_orm_does(api, pair, user, settings):
     settings.JWT_USER_LOOKUP = "db"
-    token = tokens.AccessToken(pair["access"].encode())
-    looked_up = tokens.access_token_user(token)
+    token = AccessToken(pair["access"].encode())
+    looked_up = token_checks.access_token_user(token)
     assert looked_up == user
     assert looked_up.email == user.email
     assert looked_up.date_joined == user.date_joined
@@ -140,23 +142,23 @@ def test_the_user_lookup_is_compiled_once_per_database_connection(
 ):
     settings.JWT_USER_LOOKUP = "db"
     compiled = []
-    original = tokens._UserLookup.__init__
+    original = token_checks._UserLookup.__init__
 
     def counting_init(lookup, db_connection):
         compiled.append(db_connection)
         original(lookup, db_connection)
 
-    monkeypatch.setattr(tokens._UserLookup, "__init__", counting_init)
-    monkeypatch.setattr(tokens, "_user_lookups", weakref.WeakKeyDictionary())
-    token = tokens.AccessToken(pair["access"].encode())
+    monkeypatch.setattr(token_checks._UserLookup, "__init__", counting_init)
+    monkeypatch.setattr(token_checks, "_user_lookups", weakref.WeakKeyDictionary())
+    token = AccessToken(pair["access"].encode())
     for _ in range(3):
-        assert tokens.access_token_user(token) == user
+        assert token_checks.access_token_user(token) == user
     assert compiled == [connection]
 
 
 def test_a_user_deleted_since_the_token_was_issued_is_refused(api, pair, user, settings):
     settings.JWT_USER_LOOKUP = "db"
-    token = tokens.AccessToken(pair["access"].encode())
+    token = AccessToken(pair["access"].encode())
     user.delete()
     with pytest.raises(TokenError, match="User does not exist"):
-        tokens.access_token_user(token)
+        token_checks.access_token_user(token)

@@ -1,11 +1,12 @@
 """
 How the API identifies the user: a JWT access token in an ``Authorization: Bearer`` header.
 
-Per request, in order (api.token_checks): the token's signature, claims and type (no I/O,
-and only on a token's first use in this process: see ``VerifiedTokenCache``); with
-``JWT_ACCESS_DENYLIST``, one Redis GET for its sign-in; with ``JWT_USER_LOOKUP=db``, one
-query for the user (active, password unchanged). In ``stateless`` mode the user is the
-token's claims: no database, no Redis.
+Per request, in order (api.token_checks): the token's signature, claims and type (no I/O);
+with ``JWT_ACCESS_DENYLIST``, one Redis GET for its sign-in; with ``JWT_USER_LOOKUP=db``,
+one query for the user (active, password unchanged). In ``stateless`` mode the user is the
+token's claims: no database, no Redis. That is simplejwt's JWTAuthentication with our
+token class; with ``AUTH_FAST_PATH`` the same class remembers verified tokens and loads
+the user by a compiled query (fastpath.jwt).
 """
 
 from django.conf import settings

@@ -315,6 +315,7 @@ def token_pair(user, password):
     return response.json()
 
 
+@pytest.mark.both_paths
 def test_a_refresh_token_issued_before_a_password_change_outside_never_mints_again(
     user, password, change_password_outside
 ):
@@ -325,6 +326,7 @@ def test_a_refresh_token_issued_before_a_password_change_outside_never_mints_aga
     assert response.json()["code"] in {"token_not_valid", "signin_ended"}
 
 
+@pytest.mark.both_paths
 def test_a_refresh_token_is_refused_at_once_even_after_a_queryset_update(user, password):
     pair = token_pair(user, password)
     User.objects.filter(pk=user.pk).update(password=make_password(NEW_PASSWORD))
@@ -333,6 +335,7 @@ def test_a_refresh_token_is_refused_at_once_even_after_a_queryset_update(user, p
     assert SignIn.objects.get(user=user, kind=SignIn.Kind.TOKEN).ended_at is not None
 
 
+@pytest.mark.both_paths
 def test_a_refresh_token_is_refused_after_a_deactivation_outside(
     user, password, deactivate_outside
 ):
@@ -341,6 +344,7 @@ def test_a_refresh_token_is_refused_after_a_deactivation_outside(
     assert api_refresh(pair["refresh"]).status_code == 401
 
 
+@pytest.mark.both_paths
 def test_an_access_token_looked_up_in_the_database_dies_with_a_password_change_outside(
     user, password, change_password_outside
 ):
@@ -350,6 +354,7 @@ def test_an_access_token_looked_up_in_the_database_dies_with_a_password_change_o
     assert api_orders(pair["access"]).status_code == 401
 
 
+@pytest.mark.both_paths
 def test_an_access_token_looked_up_in_the_database_dies_with_a_deactivation_outside(
     user, password, deactivate_outside
 ):
@@ -358,6 +363,7 @@ def test_an_access_token_looked_up_in_the_database_dies_with_a_deactivation_outs
     assert api_me(pair["access"]).status_code == 401
 
 
+@pytest.mark.both_paths
 def test_an_access_token_looked_up_in_the_database_dies_at_once_even_after_a_queryset_update(
     user, password
 ):
@@ -366,6 +372,7 @@ def test_an_access_token_looked_up_in_the_database_dies_at_once_even_after_a_que
     assert api_me(pair["access"]).status_code == 401
 
 
+@pytest.mark.both_paths
 def test_in_stateless_mode_a_password_change_outside_leaves_me_but_refuses_data(
     user, password, settings, change_password_outside
 ):
@@ -378,6 +385,7 @@ def test_in_stateless_mode_a_password_change_outside_leaves_me_but_refuses_data(
     assert api_orders(pair["access"]).status_code == 401
 
 
+@pytest.mark.both_paths
 def test_in_stateless_mode_a_deactivation_outside_leaves_me_but_refuses_data(
     user, password, settings, deactivate_outside
 ):
@@ -389,6 +397,7 @@ def test_in_stateless_mode_a_deactivation_outside_leaves_me_but_refuses_data(
 
 
 @pytest.mark.redis
+@pytest.mark.both_paths
 def test_with_the_denylist_a_queryset_update_leaves_stateless_access_tokens_until_exp(
     user, password, denylist, settings, django_capture_on_commit_callbacks
 ):
@@ -402,6 +411,7 @@ def test_with_the_denylist_a_queryset_update_leaves_stateless_access_tokens_unti
 
 
 @pytest.mark.redis
+@pytest.mark.both_paths
 def test_with_the_denylist_a_password_change_outside_kills_stateless_access_tokens(
     user, password, denylist, settings, change_password_outside, django_capture_on_commit_callbacks
 ):
@@ -415,6 +425,7 @@ def test_with_the_denylist_a_password_change_outside_kills_stateless_access_toke
 
 
 @pytest.mark.redis
+@pytest.mark.both_paths
 def test_with_the_denylist_a_deactivation_outside_kills_stateless_access_tokens(
     user, password, denylist, settings, deactivate_outside, django_capture_on_commit_callbacks
 ):
@@ -468,6 +479,7 @@ def test_a_password_change_whose_old_password_check_upgrades_the_hash_keeps_this
     assert me(browser).status_code == 200
 
 
+@pytest.mark.both_paths
 def test_an_api_password_change_whose_check_upgrades_the_hash_answers_a_working_pair(
     user, password, settings
 ):

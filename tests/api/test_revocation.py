@@ -10,11 +10,11 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts import services
 from accounts.models import SignIn
-from api.token_services import token_signin_revoke
+from api.token_services import token_logout, token_signin_revoke
 
 from .conftest import bearer, claims_of, obtain
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.both_paths]
 
 
 def refresh(client, token):
@@ -245,8 +245,6 @@ def test_the_denylist_entry_lasts_as_long_as_an_access_token_can(
     pair, denylist, settings, django_capture_on_commit_callbacks
 ):
     from django_redis import get_redis_connection
-
-    from api.token_services import token_logout
 
     with django_capture_on_commit_callbacks(execute=True):
         token_logout(raw=pair["refresh"])

@@ -26,7 +26,7 @@ from rest_framework.test import APIClient
 from api.keys import MAX_TOKEN_BYTES, public_jwk
 from tests.api.conftest import b64url, claims_of, forge, make_key_pair
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.both_paths]
 
 ALGORITHMS = ("HS256", "RS256", "EdDSA")
 ATTACKER_JWKS = "https://attacker.example/.well-known/jwks.json"

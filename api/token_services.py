@@ -13,6 +13,9 @@ its own ``exp`` says. On top of simplejwt 5.5.1 this module adds:
   prefix, which is the sign-in id) and, with ``JWT_ACCESS_DENYLIST``, refuses its access
   tokens at once through a Redis entry keyed by the sign-in id. accounts.services ends
   sign-ins of every kind; api/apps.py registers token_signin_revoke() with it.
+
+Passwords are checked by accounts.services.credentials_authenticate, the storefront's rule:
+the same lockout, counted before the check.
 """
 
 from dataclasses import dataclass
@@ -238,10 +241,15 @@ def token_password_change(
     *, request, user: User, sid: str, old_password: str, new_password: str
 ) -> TokenPair:
     """
-    Change the password from a token sign-in: check the old one (with the lockout), end
-    every other sign-in of the user, and return a new token pair for this one, as Django's
-    update_session_auth_hash() keeps the session the change was made from. Every earlier
-    token, this sign-in's too, carries the old password's digest and stops working.
+    Change the password from a token sign-in: check the old one as the storefront's form
+    does, end every other sign-in of the user, and return a new token pair for this one,
+    as Django's update_session_auth_hash() keeps the session the change was made from.
+    Every earlier token, this sign-in's too, carries the old password's digest and stops
+    working.
+
+    Raise LoginLocked while the account or the address is locked out (the old password is
+    then not checked), and a ValidationError on ``old_password`` for a wrong one, which
+    counts against the lockout as a failed sign-in does.
     """
     keep = SignIn.objects.filter(
         pk=sid, user=user, kind=SignIn.Kind.TOKEN, ended_at__isnull=True

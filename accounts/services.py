@@ -5,7 +5,7 @@ Sign-in checks, the brute-force lockout and the per-user index of sign-ins live 
 each edge only decides how to identify the user and how to render the answer.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
@@ -80,21 +80,31 @@ def signin_start(
     )
 
 
+# What else ending a sign-in of each kind does, registered at start by the edge that issues
+# that kind (api/apps.py registers token sign-ins), so that the core reaches the edge's
+# credentials without importing the edge.
+sign_in_enders: dict[str, Callable[..., None]] = {}
+
+
+def register_sign_in_ender(kind: str, ender: Callable[..., None]) -> None:
+    """Have signin_end() call ``ender(sign_in=...)``, in its transaction, for this kind."""
+    sign_in_enders[kind] = ender
+
+
 @transaction.atomic
 def signin_end(*, sign_in: SignIn, reason: str) -> None:
     """
-    End one sign-in now: delete its session from the session store, or mark its token
-    chain ended so the API refuses to refresh it.
+    End one sign-in now: delete its session from the session store, or have the edge that
+    issued it make its credentials unusable (a token chain: see register_sign_in_ender),
+    and mark it ended.
     """
     if sign_in.ended_at is not None:
         return
     if sign_in.kind == SignIn.Kind.SESSION and sign_in.session_key:
         _session_store_class()(session_key=sign_in.session_key).delete()
-    if sign_in.kind == SignIn.Kind.TOKEN:
-        # Imported here: accounts.tokens builds on the services in this module.
-        from .tokens import token_signin_revoke
-
-        token_signin_revoke(sign_in=sign_in)
+    ender = sign_in_enders.get(sign_in.kind)
+    if ender is not None:
+        ender(sign_in=sign_in)
     SignIn.objects.filter(pk=sign_in.pk).update(
         ended_at=timezone.now(), end_reason=reason, session_key=None
     )

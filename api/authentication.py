@@ -1,11 +1,12 @@
 """
 How the API identifies the user: a JWT access token in an ``Authorization: Bearer`` header.
 
-Per request, in order: the token's signature, claims and type (no I/O, and only on a
-token's first use in this process: see ``accounts.tokens.VerifiedTokenCache``); with
-``JWT_ACCESS_DENYLIST``, one Redis GET for its sign-in; with ``JWT_USER_LOOKUP=db``, one
-query for the user (active, password unchanged). In ``stateless`` mode the user is the
-token's claims: no database, no Redis.
+Per request, in order (api.token_checks): the token's signature, claims and type (no I/O);
+with ``JWT_ACCESS_DENYLIST``, one Redis GET for its sign-in; with ``JWT_USER_LOOKUP=db``,
+one query for the user (active, password unchanged). In ``stateless`` mode the user is the
+token's claims: no database, no Redis. That is simplejwt's JWTAuthentication with our
+token class; with ``AUTH_FAST_PATH`` the same class remembers verified tokens and loads
+the user by a compiled query (fastpath.jwt).
 """
 
 from django.conf import settings
@@ -13,33 +14,36 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.models import TokenUser
 
-from accounts import tokens
 from accounts.models import User
+
+from .keys import MAX_TOKEN_BYTES
+from .token_checks import access_token_denied, access_token_user, access_token_verified
+from .tokens import AccessToken
 
 
 class JWTBearerAuthentication(JWTAuthentication):
-    """Authenticate with a bearer access token issued by accounts.tokens."""
+    """Authenticate with a bearer access token issued by api.token_services."""
 
     def get_raw_token(self, header: bytes) -> bytes | None:
         raw_token = super().get_raw_token(header)
-        if raw_token is not None and len(raw_token) > tokens.MAX_TOKEN_BYTES:
+        if raw_token is not None and len(raw_token) > MAX_TOKEN_BYTES:
             raise InvalidToken("Token is too large")
         return raw_token
 
-    def get_validated_token(self, raw_token: bytes) -> tokens.AccessToken:
+    def get_validated_token(self, raw_token: bytes) -> AccessToken:
         try:
-            token = tokens.access_token_verified(raw_token)
+            token = access_token_verified(raw_token)
         except TokenError as exc:
             raise InvalidToken(str(exc)) from exc
-        if settings.JWT_ACCESS_DENYLIST and tokens.access_token_denied(token):
+        if settings.JWT_ACCESS_DENYLIST and access_token_denied(token):
             raise InvalidToken("This sign-in has ended", code="token_revoked")
         return token
 
-    def get_user(self, validated_token: tokens.AccessToken) -> User | TokenUser:
+    def get_user(self, validated_token: AccessToken) -> User | TokenUser:
         if settings.JWT_USER_LOOKUP == "stateless":
             return TokenUser(validated_token)
         try:
-            return tokens.access_token_user(validated_token)
+            return access_token_user(validated_token)
         except TokenError as exc:
             raise AuthenticationFailed(str(exc), code="user_not_valid") from exc
 
@@ -54,7 +58,7 @@ def request_account(request) -> User:
     user = request.user
     if isinstance(user, TokenUser):
         try:
-            user = tokens.access_token_user(request.auth)
+            user = access_token_user(request.auth)
         except TokenError as exc:
             raise AuthenticationFailed(str(exc), code="user_not_valid") from exc
         request.user = user

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.checks import Error, register
 from rest_framework_simplejwt.exceptions import TokenBackendError
 
-from accounts import tokens
+from .keys import ASYMMETRIC_ALGORITHMS, token_backend
 
 
 @register("security")
@@ -15,7 +15,7 @@ def jwt_keys_check(app_configs, **kwargs) -> list[Error]:
     """Refuse keys that are missing, too short, reused from SECRET_KEY, or not a pair."""
     jwt_settings = settings.SIMPLE_JWT
     algorithm = jwt_settings["ALGORITHM"]
-    if algorithm not in tokens.ASYMMETRIC_ALGORITHMS:
+    if algorithm not in ASYMMETRIC_ALGORITHMS:
         key = jwt_settings["SIGNING_KEY"] or ""
         if len(key.encode()) < 32:
             return [Error("The JWT signing key must hold at least 256 bits.", id="api.E001")]
@@ -28,7 +28,7 @@ def jwt_keys_check(app_configs, **kwargs) -> list[Error]:
         )
         if isinstance(public_key, RSAPublicKey) and public_key.key_size < 2048:
             raise ValueError(f"the RSA key has {public_key.key_size} bits, fewer than 2048")
-        backend = tokens.token_backend()
+        backend = token_backend()
         backend.decode(backend.encode({"exp": 2**31, "iat": 0, "jti": "check"}))
     except (ValueError, TypeError, jwt.PyJWTError, TokenBackendError) as exc:
         return [

@@ -21,14 +21,16 @@ from rest_framework.views import APIView
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
-from accounts import tokens
 from accounts.models import SignIn
 from shop import selectors, services
 from shop.models import Product
 
 from . import serializers as s
+from . import token_services
 from .authentication import request_account
+from .keys import jwks_document
 from .schema import error_response
+from .tokens import SID_CLAIM
 
 
 def _valid(serializer_class, data) -> dict:
@@ -55,7 +57,7 @@ class HealthView(APIView):
 @cache_control(public=True, max_age=300)
 def jwks(request):
     """Publish the public key that verifies our tokens (RS256/EdDSA); 404 under HS256."""
-    document = tokens.jwks_document()
+    document = jwks_document()
     if document is None:
         return JsonResponse(
             {
@@ -95,7 +97,9 @@ class TokenObtainView(PublicTokenView):
     )
     def post(self, request):
         data = _valid(s.CredentialsInput, request.data)
-        pair = tokens.token_obtain(request=request, email=data["email"], password=data["password"])
+        pair = token_services.token_obtain(
+            request=request, email=data["email"], password=data["password"]
+        )
         return Response(s.TokenPairOutput(pair).data)
 
 
@@ -113,7 +117,7 @@ class TokenRefreshView(PublicTokenView):
     )
     def post(self, request):
         data = _valid(s.RefreshInput, request.data)
-        return Response(s.TokenPairOutput(tokens.token_refresh(raw=data["refresh"])).data)
+        return Response(s.TokenPairOutput(token_services.token_refresh(raw=data["refresh"])).data)
 
 
 class TokenVerifyView(PublicTokenView):
@@ -127,7 +131,7 @@ class TokenVerifyView(PublicTokenView):
     )
     def post(self, request):
         data = _valid(s.TokenInput, request.data)
-        tokens.token_verify(raw=data["token"])
+        token_services.token_verify(raw=data["token"])
         return Response({})
 
 
@@ -145,7 +149,7 @@ class LogoutView(PublicTokenView):
     )
     def post(self, request):
         data = _valid(s.RefreshInput, request.data)
-        tokens.token_logout(raw=data["refresh"])
+        token_services.token_logout(raw=data["refresh"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -159,7 +163,7 @@ class LogoutAllView(APIView):
         summary="End every API sign-in of the user (browser sessions carry on)",
     )
     def post(self, request):
-        tokens.user_token_signins_end(
+        token_services.user_token_signins_end(
             user=request_account(request), reason=SignIn.EndReason.SIGNED_OUT_EVERYWHERE
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -180,10 +184,10 @@ class PasswordChangeView(APIView):
     )
     def post(self, request):
         data = _valid(s.PasswordChangeInput, request.data)
-        pair = tokens.token_password_change(
+        pair = token_services.token_password_change(
             request=request,
             user=request_account(request),
-            sid=request.auth[tokens.SID_CLAIM],
+            sid=request.auth[SID_CLAIM],
             old_password=data["old_password"],
             new_password=data["new_password"],
         )
@@ -210,7 +214,7 @@ class SignInListView(APIView):
         user = request_account(request)
         account_services.user_signins_reconcile(user=user)
         devices = account_selectors.user_devices(user=user)
-        current = request.auth.get(tokens.SID_CLAIM)
+        current = request.auth.get(SID_CLAIM)
         return Response(
             s.SignInOutput([_device_fields(d, current) for d in devices], many=True).data
         )

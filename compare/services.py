@@ -1,7 +1,7 @@
 """
 The comparison page's writes: the token pair it shows beside the session, and the
 revocation experiment. Both go through the same services as the two edges
-(``accounts.sessions``, ``accounts.tokens``, ``accounts.services``), so what the page
+(``accounts.sessions``, ``api.token_services``, ``accounts.services``), so what the page
 shows is what the storefront and the API do, not a re-enactment.
 """
 
@@ -16,9 +16,11 @@ from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import services as account_services
-from accounts import sessions, tokens
+from accounts import sessions
 from accounts.models import SignIn, User
 from accounts.sessions import SIGNIN_STATE_KEY
+from api import token_services
+from api.tokens import SID_CLAIM, AccessToken
 
 from .costs import token_check
 from .selectors import duration_text
@@ -81,16 +83,16 @@ def demo_credentials_get(*, request, user) -> DemoCredentials:
     """
     for sign_in in _demo_candidates(request=request, user=user):
         try:
-            access = tokens.token_access_issue(sign_in=sign_in)
+            access = token_services.token_access_issue(sign_in=sign_in)
         except TokenError:  # Ended between the query and now.
             continue
         if request.session.get(DEMO_SIGNIN_SESSION_KEY) != str(sign_in.pk):
             request.session[DEMO_SIGNIN_SESSION_KEY] = str(sign_in.pk)
         return DemoCredentials(sign_in=sign_in, access=access, started_now=False)
-    pair = tokens.token_signin_start(
+    pair = token_services.token_signin_start(
         user=_user_row(user), request=_client_request(request=request, user_agent=DEMO_USER_AGENT)
     )
-    sign_in = SignIn.objects.get(pk=tokens.AccessToken(pair.access)[tokens.SID_CLAIM])
+    sign_in = SignIn.objects.get(pk=AccessToken(pair.access)[SID_CLAIM])
     request.session[DEMO_SIGNIN_SESSION_KEY] = str(sign_in.pk)
     return DemoCredentials(sign_in=sign_in, access=pair.access, started_now=True)
 
@@ -161,7 +163,7 @@ def _timed(check, *args) -> tuple[float, object]:
 
 def _refresh_accepted(raw: str) -> tuple[bool, str]:
     try:
-        tokens.token_refresh(raw=raw)
+        token_services.token_refresh(raw=raw)
     except TokenError as exc:
         return False, f"refused: {exc}"
     return True, "accepted: a new pair was issued"
@@ -170,7 +172,7 @@ def _refresh_accepted(raw: str) -> tuple[bool, str]:
 def _refresh_valid(raw: str) -> bool:
     # Before the revocation: ask without rotating, as POST /api/auth/token/verify/ does.
     try:
-        tokens.token_verify(raw=raw)
+        token_services.token_verify(raw=raw)
     except TokenError:
         return False
     return True
@@ -194,12 +196,12 @@ def revocation_experiment_run(*, request, user) -> ExperimentResult:
     """
     user = _user_row(user)
     session_key, session_sign_in = _second_session_start(request=request, user=user)
-    pair = tokens.token_signin_start(
+    pair = token_services.token_signin_start(
         user=user,
         request=_client_request(request=request, user_agent=EXPERIMENT_PAIR_USER_AGENT),
     )
-    access_claims = tokens.AccessToken(pair.access).payload
-    token_sign_in_id = access_claims[tokens.SID_CLAIM]
+    access_claims = AccessToken(pair.access).payload
+    token_sign_in_id = access_claims[SID_CLAIM]
 
     session_before = _session_works(session_key)
     access_before, _ = token_check(pair.access)

@@ -45,5 +45,7 @@ def _session_overrides(stock: dict) -> dict:
 
 
 def _jwt_overrides(stock: dict) -> dict:
-    # Filled in by the JWT half of the fast path.
+    # The JWT half changes no other setting: api.token_checks reads AUTH_FAST_PATH on every
+    # call and only then imports fastpath.jwt, whose one setting of its own,
+    # JWT_VERIFIED_TOKEN_CACHE_SIZE, the stock path never reads.
     return {}

@@ -15,9 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from accounts import tokens
 from accounts.models import SignIn, User
 from api.housekeeping import token_table_stats
+from api.keys import ASYMMETRIC_ALGORITHMS
+from api.token_checks import signins_denied
 
 from .formatting import duration_text, preview
 
@@ -111,7 +112,7 @@ def jwt_policy() -> JwtPolicy:
     """Return the site's token policy."""
     jwt_settings = settings.SIMPLE_JWT
     algorithm = jwt_settings["ALGORITHM"]
-    asymmetric = algorithm in tokens.ASYMMETRIC_ALGORITHMS
+    asymmetric = algorithm in ASYMMETRIC_ALGORITHMS
     return JwtPolicy(
         algorithm=algorithm,
         asymmetric=asymmetric,
@@ -185,7 +186,7 @@ def token_storage(*, user: User) -> TokenStorage:
                 user=user, kind=SignIn.Kind.TOKEN, ended_at__gte=now - window
             ).values_list("pk", "ended_at")
         )
-        denied = tokens.signins_denied(sign_in_ids=recently_ended)
+        denied = signins_denied(sign_in_ids=recently_ended)
         entries = [
             DenylistEntry(
                 sign_in_id=str(pk),

@@ -272,9 +272,10 @@ if JWT_ACCESS_DENYLIST and not REDIS_URL:
     raise environ.ImproperlyConfigured(
         "JWT_ACCESS_DENYLIST needs REDIS_URL: every worker must see the same denylist."
     )
-# Each process remembers up to this many access tokens it has verified (signature and
-# claims), until they expire: a client's next request with the same token skips the
-# cryptography. 0 verifies every request. See accounts.tokens.VerifiedTokenCache.
+# With AUTH_FAST_PATH, each process remembers up to this many access tokens it has verified
+# (signature and claims), until they expire: a client's next request with the same token
+# skips the cryptography. 0 verifies every request. See fastpath/jwt.py; the stock path
+# verifies every request and does not read this.
 JWT_VERIFIED_TOKEN_CACHE_SIZE = env.int("JWT_VERIFIED_TOKEN_CACHE_SIZE", default=1024)
 JWT_LEEWAY_SECONDS = env.int("JWT_LEEWAY_SECONDS", default=10)
 if not 0 <= JWT_LEEWAY_SECONDS <= 30:

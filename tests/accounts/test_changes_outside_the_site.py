@@ -316,6 +316,7 @@ def token_pair(user, password):
     return response.json()
 
 
+@pytest.mark.both_paths
 def test_a_refresh_token_issued_before_a_password_change_outside_never_mints_again(
     user, password, change_password_outside
 ):
@@ -326,6 +327,7 @@ def test_a_refresh_token_issued_before_a_password_change_outside_never_mints_aga
     assert response.json()["code"] in {"token_not_valid", "signin_ended"}
 
 
+@pytest.mark.both_paths
 def test_a_refresh_token_is_refused_at_once_even_after_a_queryset_update(user, password):
     pair = token_pair(user, password)
     User.objects.filter(pk=user.pk).update(password=make_password(NEW_PASSWORD))
@@ -334,6 +336,7 @@ def test_a_refresh_token_is_refused_at_once_even_after_a_queryset_update(user, p
     assert SignIn.objects.get(user=user, kind=SignIn.Kind.TOKEN).ended_at is not None
 
 
+@pytest.mark.both_paths
 def test_a_refresh_token_is_refused_after_a_deactivation_outside(
     user, password, deactivate_outside
 ):
@@ -342,6 +345,7 @@ def test_a_refresh_token_is_refused_after_a_deactivation_outside(
     assert api_refresh(pair["refresh"]).status_code == 401
 
 
+@pytest.mark.both_paths
 def test_an_access_token_looked_up_in_the_database_dies_with_a_password_change_outside(
     user, password, change_password_outside
 ):
@@ -351,6 +355,7 @@ def test_an_access_token_looked_up_in_the_database_dies_with_a_password_change_o
     assert api_orders(pair["access"]).status_code == 401
 
 
+@pytest.mark.both_paths
 def test_an_access_token_looked_up_in_the_database_dies_with_a_deactivation_outside(
     user, password, deactivate_outside
 ):
@@ -359,6 +364,7 @@ def test_an_access_token_looked_up_in_the_database_dies_with_a_deactivation_outs
     assert api_me(pair["access"]).status_code == 401
 
 
+@pytest.mark.both_paths
 def test_an_access_token_looked_up_in_the_database_dies_at_once_even_after_a_queryset_update(
     user, password
 ):
@@ -367,6 +373,7 @@ def test_an_access_token_looked_up_in_the_database_dies_at_once_even_after_a_que
     assert api_me(pair["access"]).status_code == 401
 
 
+@pytest.mark.both_paths
 def test_in_stateless_mode_a_password_change_outside_leaves_me_but_refuses_data(
     user, password, settings, change_password_outside
 ):
@@ -379,6 +386,7 @@ def test_in_stateless_mode_a_password_change_outside_leaves_me_but_refuses_data(
     assert api_orders(pair["access"]).status_code == 401
 
 
+@pytest.mark.both_paths
 def test_in_stateless_mode_a_deactivation_outside_leaves_me_but_refuses_data(
     user, password, settings, deactivate_outside
 ):
@@ -390,6 +398,7 @@ def test_in_stateless_mode_a_deactivation_outside_leaves_me_but_refuses_data(
 
 
 @pytest.mark.redis
+@pytest.mark.both_paths
 def test_with_the_denylist_a_queryset_update_leaves_stateless_access_tokens_until_exp(
     user, password, denylist, settings, django_capture_on_commit_callbacks
 ):
@@ -403,6 +412,7 @@ def test_with_the_denylist_a_queryset_update_leaves_stateless_access_tokens_unti
 
 
 @pytest.mark.redis
+@pytest.mark.both_paths
 def test_with_the_denylist_a_password_change_outside_kills_stateless_access_tokens(
     user, password, denylist, settings, change_password_outside, django_capture_on_commit_callbacks
 ):
@@ -416,6 +426,7 @@ def test_with_the_denylist_a_password_change_outside_kills_stateless_access_toke
 
 
 @pytest.mark.redis
+@pytest.mark.both_paths
 def test_with_the_denylist_a_deactivation_outside_kills_stateless_access_tokens(
     user, password, denylist, settings, deactivate_outside, django_capture_on_commit_callbacks
 ):
@@ -477,6 +488,7 @@ def test_a_password_change_whose_old_password_check_upgrades_the_hash_keeps_this
     assert me(browser).status_code == 200
 
 
+@pytest.mark.both_paths
 def test_an_api_password_change_whose_check_upgrades_the_hash_answers_a_working_pair(
     user, password, settings
 ):

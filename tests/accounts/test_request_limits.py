@@ -75,6 +75,48 @@ def test_api_password_change_is_refused_once_the_sign_in_counter_is_full(
     assert CountingMD5PasswordHasher.checked == 0
 
 
+def _api_change_password(api, access, old_password):
+    return api.post(
+        reverse("api:password_change"),
+        {"old_password": old_password, "new_password": NEW_PASSWORD},
+        format="json",
+        **bearer(access),
+    )
+
+
+def test_api_password_change_locks_after_the_limit_even_with_the_right_old_password(
+    user, password, limit, settings
+):
+    api = APIClient(enforce_csrf_checks=True)
+    access = obtain(api, user.email, password).json()["access"]
+    for _ in range(limit):
+        response = _api_change_password(api, access, "not-my-password")
+        assert response.status_code == 400
+        assert list(response.json()["errors"]) == ["old_password"]
+    settings.PASSWORD_HASHERS = COUNTING_HASHERS
+    CountingMD5PasswordHasher.reset()
+    response = _api_change_password(api, access, password)
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert CountingMD5PasswordHasher.checked == 0
+    user.refresh_from_db()
+    assert user.check_password(password)
+    # The same answer as the token endpoint gives while the account is locked.
+    locked_sign_in = obtain(APIClient(), user.email, password)
+    assert locked_sign_in.status_code == 429
+    assert response.json() == locked_sign_in.json()
+    assert response.json()["code"] == "login_locked"
+
+
+def test_api_password_change_failures_lock_the_sign_in_too(user, password, limit):
+    api = APIClient(enforce_csrf_checks=True)
+    access = obtain(api, user.email, password).json()["access"]
+    for _ in range(limit):
+        _api_change_password(api, access, "not-my-password")
+    assert sign_in(Client(REMOTE_ADDR="192.0.2.51"), user, password).status_code == 429
+    assert obtain(APIClient(REMOTE_ADDR="192.0.2.52"), user.email, password).status_code == 429
+
+
 def _sign_up(client, n):
     return client.post(
         reverse("accounts:signup"),

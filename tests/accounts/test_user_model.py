@@ -33,7 +33,7 @@ def test_a_user_needs_an_email():
 
 
 def test_a_user_loaded_in_part_has_the_rest_deferred_and_saves_only_what_it_loaded():
-    # User.from_db() skips Model.__init__(); what a query loads must not change.
+    # What a partial load leaves must hold for any user built from loaded values.
     user = UserFactory(first_name="Ada", last_name="Byron")
     partial = User.objects.only("email").get(pk=user.pk)
     assert (partial._state.adding, partial._state.db) == (False, "default")

@@ -30,12 +30,14 @@ def test_healthz_ignores_even_a_broken_token(api, db):
     assert api.get(reverse("api:healthz"), **bearer("garbage")).status_code == 200
 
 
+@pytest.mark.both_paths
 def test_me_in_db_mode_runs_exactly_one_query(api, pair, django_assert_num_queries, settings):
     settings.JWT_USER_LOOKUP = "db"
     with django_assert_num_queries(1):
         assert api.get(reverse("api:me"), **bearer(pair["access"])).status_code == 200
 
 
+@pytest.mark.both_paths
 @pytest.mark.redis
 def test_me_in_stateless_mode_touches_neither_database_nor_redis(
     api, pair, user, django_assert_num_queries, settings, redis_cache
@@ -48,6 +50,7 @@ def test_me_in_stateless_mode_touches_neither_database_nor_redis(
     assert redis_cache == []
 
 
+@pytest.mark.both_paths
 @pytest.mark.redis
 @pytest.mark.parametrize(("mode", "queries"), [("stateless", 0), ("db", 1)])
 def test_the_denylist_adds_exactly_one_redis_get(

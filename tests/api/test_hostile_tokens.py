@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from tests.support.api import b64url, bearer, claims_of, forge
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.both_paths]
 
 HEADER = {"alg": "HS256", "typ": "JWT"}
 

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.urls import reverse
 
-from accounts import tokens
+from api.keys import public_jwk
 from tests.support.api import b64url, bearer, claims_of, forge, header_of, make_key_pair, obtain
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +74,7 @@ def test_the_kid_is_the_rfc_7638_thumbprint(settings):
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
     settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "ALGORITHM": "RS256", "VERIFYING_KEY": pem}
-    assert tokens.public_jwk()["kid"] == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+    assert public_jwk()["kid"] == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
 
 
 def test_an_hmac_token_keyed_with_the_public_key_is_refused(api, pair, key_pair, settings):
@@ -84,7 +84,7 @@ def test_an_hmac_token_keyed_with_the_public_key_is_refused(api, pair, key_pair,
     claims = claims_of(pair["access"])
     for header in (
         {"alg": "HS256", "typ": "JWT"},
-        {"alg": "HS256", "kid": tokens.public_jwk()["kid"]},
+        {"alg": "HS256", "kid": public_jwk()["kid"]},
     ):
         unsigned = forge(header, claims).rsplit(".", 1)[0]
         signature = hmac.new(public_pem, unsigned.encode(), hashlib.sha256).digest()

@@ -7,10 +7,11 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts import services
 from accounts.models import SignIn
+from api.token_services import token_logout, token_signin_revoke
 from tests.support.api import bearer, claims_of, obtain
 from tests.support.factories import SignInFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.both_paths]
 
 
 def refresh(client, token):
@@ -141,6 +142,11 @@ def test_ending_a_signin_blacklists_its_outstanding_refresh_tokens(api, pair, us
     assert not OutstandingToken.objects.filter(blacklistedtoken__isnull=True).exists()
 
 
+def test_the_api_registers_the_end_of_token_signins_with_the_core():
+    # accounts.services ends every kind of sign-in; it reaches the tokens through this.
+    assert services.sign_in_enders[SignIn.Kind.TOKEN] is token_signin_revoke
+
+
 # --- Deactivation, admin, sessions --------------------------------------------------------
 
 
@@ -232,8 +238,6 @@ def test_the_denylist_entry_lasts_as_long_as_an_access_token_can(
     pair, denylist, settings, django_capture_on_commit_callbacks
 ):
     from django_redis import get_redis_connection
-
-    from accounts.tokens import token_logout
 
     with django_capture_on_commit_callbacks(execute=True):
         token_logout(raw=pair["refresh"])

@@ -4,8 +4,10 @@ import pytest
 from django.test import RequestFactory
 from rest_framework_simplejwt.exceptions import TokenError
 
-from accounts import services, tokens
+from accounts import services
 from accounts.models import SignIn
+from api import token_services
+from api.tokens import RefreshTokenReused, TokenPair
 from tests.support.factories import UserFactory
 from tests.support.threads import run_in_threads
 
@@ -14,19 +16,19 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def _signed_in_user():
     user = UserFactory()
-    pair = tokens.token_signin_start(user=user, request=RequestFactory().post("/"))
+    pair = token_services.token_signin_start(user=user, request=RequestFactory().post("/"))
     return user, pair
 
 
 def test_the_same_refresh_token_raced_by_four_clients_rotates_once_and_is_caught():
     user, pair = _signed_in_user()
-    outcomes = run_in_threads([lambda: tokens.token_refresh(raw=pair.refresh)] * 4)
-    assert sum(isinstance(o, tokens.TokenPair) for o in outcomes) == 1
+    outcomes = run_in_threads([lambda: token_services.token_refresh(raw=pair.refresh)] * 4)
+    assert sum(isinstance(o, TokenPair) for o in outcomes) == 1
     # The first late-comer is caught reusing the token and ends the sign-in; any later one
     # finds the sign-in already ended.
-    refused = [o for o in outcomes if not isinstance(o, tokens.TokenPair)]
+    refused = [o for o in outcomes if not isinstance(o, TokenPair)]
     assert all(isinstance(o, TokenError) for o in refused)
-    assert any(isinstance(o, tokens.RefreshTokenReused) for o in refused)
+    assert any(isinstance(o, RefreshTokenReused) for o in refused)
     assert not SignIn.objects.filter(user=user, ended_at__isnull=True).exists()
 
 
@@ -35,7 +37,7 @@ def test_a_refresh_racing_a_sign_out_everywhere_never_deadlocks():
         user, pair = _signed_in_user()
         outcomes = run_in_threads(
             [
-                lambda pair=pair: tokens.token_refresh(raw=pair.refresh),
+                lambda pair=pair: token_services.token_refresh(raw=pair.refresh),
                 lambda user=user: services.user_sign_out_everywhere(
                     user=user, reason=SignIn.EndReason.ADMIN
                 ),
@@ -45,6 +47,6 @@ def test_a_refresh_racing_a_sign_out_everywhere_never_deadlocks():
         assert all(isinstance(o, TokenError) for o in unexpected), unexpected
         # Whatever the order, the chain is dead afterwards, a freshly rotated token included.
         assert SignIn.objects.get(user=user).ended_at is not None
-        for new in [o for o in outcomes if isinstance(o, tokens.TokenPair)]:
+        for new in [o for o in outcomes if isinstance(o, TokenPair)]:
             with pytest.raises(TokenError):
-                tokens.token_refresh(raw=new.refresh)
+                token_services.token_refresh(raw=new.refresh)

@@ -11,7 +11,7 @@ from accounts.models import SignIn
 from tests.support.api import bearer, claims_of, header_of, obtain
 from tests.support.factories import SignInFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.both_paths]
 
 
 def refresh(client, token):

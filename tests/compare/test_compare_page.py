@@ -13,8 +13,9 @@ from django.urls import reverse
 from django_redis import get_redis_connection
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from accounts import services, tokens
+from accounts import services
 from accounts.models import SignIn
+from api.keys import public_jwk
 from compare.services import DEMO_SIGNIN_SESSION_KEY, DEMO_USER_AGENT
 from tests.support.compare import compare_page
 from tests.support.storefront import session_key, sign_in
@@ -175,7 +176,7 @@ def test_under_a_key_pair_the_signature_points_to_the_published_public_key(
     html = compare_page(browser).content.decode()
     header = pre_json(html, "access-header")
     assert header["alg"] == asymmetric_keys
-    assert header["kid"] == tokens.public_jwk()["kid"]
+    assert header["kid"] == public_jwk()["kid"]
     assert f'verifiable with the public key at <a href="{reverse("jwks")}">' in html
 
 

@@ -158,6 +158,7 @@ class TestSignedCookieSessions:
 # --- JWT access tokens with the user looked up in the database (the default) ----------------
 
 
+@pytest.mark.both_paths
 class TestAccessTokenWithDatabaseLookup:
     @pytest.fixture(autouse=True)
     def db_lookup(self, settings):
@@ -192,6 +193,7 @@ class TestAccessTokenWithDatabaseLookup:
 # --- JWT access tokens checked from their claims alone (stateless) --------------------------
 
 
+@pytest.mark.both_paths
 class TestStatelessAccessToken:
     @pytest.fixture(autouse=True)
     def stateless(self, settings):
@@ -227,6 +229,7 @@ class TestStatelessAccessToken:
 
 
 @pytest.mark.redis
+@pytest.mark.both_paths
 class TestAccessTokenWithTheDenylist:
     @pytest.fixture(autouse=True)
     def stateless_with_denylist(self, settings, denylist_on):

@@ -23,10 +23,10 @@ from django.urls import reverse
 from jwt.algorithms import OKPAlgorithm, RSAAlgorithm
 from rest_framework.test import APIClient
 
-from accounts import tokens
+from api.keys import MAX_TOKEN_BYTES, public_jwk
 from tests.support.api import b64url, claims_of, forge, make_key_pair
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.both_paths]
 
 ALGORITHMS = ("HS256", "RS256", "EdDSA")
 ATTACKER_JWKS = "https://attacker.example/.well-known/jwks.json"
@@ -109,7 +109,7 @@ def site(request, settings, key_files, user, other_user, password):
         reverse("api:token_obtain"), {"email": user.email, "password": password}, format="json"
     )
     assert response.status_code == 200, response.content
-    jwk = tokens.public_jwk()
+    jwk = public_jwk()
     return Site(
         algorithm=algorithm,
         signing_key=signing_key,
@@ -208,7 +208,7 @@ def embedded_attacker_jwk_naming_our_kid(site, genuine):
 
 def oversize(site, genuine):
     token = site.sign({**claims_of(genuine), "pad": "x" * 5000})
-    assert len(token) > tokens.MAX_TOKEN_BYTES
+    assert len(token) > MAX_TOKEN_BYTES
     return token
 
 

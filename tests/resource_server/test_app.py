@@ -1,6 +1,6 @@
 """
 The stand-alone resource server: it verifies the shop's access tokens with nothing but the
-published public key. Tokens here are made the way accounts.tokens makes them (kid, iss,
+published public key. Tokens here are made the way api.tokens makes them (kid, iss,
 aud, jti, token_type); the key set is served by a function instead of the shop.
 """
 

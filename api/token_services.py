@@ -1,0 +1,269 @@
+"""
+Token sign-ins: sign in, refresh with rotation, verify, log out, change the password, and
+what ending a token sign-in does to its tokens.
+
+The SignIn is the authority over its chain of refresh tokens: once it has ended (logout,
+revocation from either edge, password change, deactivation, theft) or passed its absolute
+lifetime (``JWT_REFRESH_MAX_AGE_SECONDS``), no refresh token of the chain works, whatever
+its own ``exp`` says. On top of simplejwt 5.5.1 this module adds:
+
+- reuse detection: a rotated refresh token presented again ends every token sign-in of the
+  user (the thief and the victim hold the same chain; neither can be told apart);
+- the end of a sign-in blacklists its outstanding refresh tokens (found by the ``jti``
+  prefix, which is the sign-in id) and, with ``JWT_ACCESS_DENYLIST``, refuses its access
+  tokens at once through a Redis entry keyed by the sign-in id. accounts.services ends
+  sign-ins of every kind; api/apps.py registers token_signin_revoke() with it.
+
+Passwords are checked by accounts.services.credentials_authenticate, the storefront's rule:
+the same lockout, counted before the check.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from accounts.models import SignIn, User
+from accounts.services import (
+    credentials_authenticate,
+    request_client_ip,
+    signin_end,
+    signin_end_by_id,
+    signin_start,
+    user_password_change,
+)
+
+from .token_checks import access_token_denied, access_token_user, denylist_key
+from .tokens import (
+    SID_CLAIM,
+    USER_ID_CLAIM,
+    AccessToken,
+    RefreshToken,
+    RefreshTokenReused,
+    SignInEnded,
+    TokenPair,
+    access_token_for,
+    issued_under_current_password,
+    token_pair_for,
+)
+
+WRONG_PASSWORD_MESSAGE = "Your current password is not correct."  # noqa: S105 - a message.
+
+
+def token_signin_start(*, user: User, request) -> TokenPair:
+    """Start a token sign-in of the user and return its first access and refresh tokens."""
+    with transaction.atomic():
+        sign_in = signin_start(
+            user=user,
+            kind=SignIn.Kind.TOKEN,
+            lifetime=timedelta(seconds=settings.JWT_REFRESH_MAX_AGE_SECONDS),
+            ip_address=request_client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+        return token_pair_for(user=user, sign_in=sign_in)
+
+
+def token_access_issue(*, sign_in: SignIn) -> str:
+    """
+    Return a new access token of a live token sign-in, as a refresh would give, without
+    rotating its refresh token or writing anything. Raise SignInEnded once it has ended.
+    """
+    current = SignIn.objects.select_related("user").filter(pk=sign_in.pk, kind=SignIn.Kind.TOKEN)
+    sign_in = current.first()
+    if sign_in is None or not _sign_in_live(sign_in):
+        raise SignInEnded("This sign-in has ended")
+    return str(access_token_for(user=sign_in.user, sign_in=sign_in))
+
+
+def token_obtain(*, request, email: str, password: str) -> TokenPair:
+    """
+    Check the credentials (with the storefront's lockout) and start a token sign-in.
+
+    Raise LoginLocked while locked out, and one generic ValidationError for an unknown
+    email, a wrong password and an inactive account alike.
+    """
+    user = credentials_authenticate(request=request, email=email, password=password)
+    return token_signin_start(user=user, request=request)
+
+
+@dataclass
+class _ChainLink:
+    sign_in: SignIn
+    outstanding: OutstandingToken
+    rotated: bool
+
+
+def _chain_link(refresh: RefreshToken) -> _ChainLink:
+    """
+    Lock and return the sign-in and the outstanding row of a verified refresh token; raise
+    TokenError for a token we never issued. Call inside a transaction.
+    """
+    # Lock the sign-in before the token row, the order signin_end() takes them in too.
+    sign_in = (
+        SignIn.objects.select_for_update()
+        .select_related("user")
+        .filter(pk=refresh[SID_CLAIM], kind=SignIn.Kind.TOKEN, user_id=refresh[USER_ID_CLAIM])
+        .first()
+    )
+    outstanding = (
+        OutstandingToken.objects.select_for_update(of=("self",))
+        .select_related("blacklistedtoken")
+        .filter(jti=refresh["jti"])
+        .first()
+    )
+    if sign_in is None or outstanding is None or outstanding.user_id != sign_in.user_id:
+        raise TokenError("Token is invalid")
+    rotated = hasattr(outstanding, "blacklistedtoken")
+    return _ChainLink(sign_in=sign_in, outstanding=outstanding, rotated=rotated)
+
+
+def _sign_in_live(sign_in: SignIn) -> bool:
+    return sign_in.is_live and sign_in.user.is_active
+
+
+def token_refresh(*, raw: str) -> TokenPair:
+    """
+    Rotate a refresh token: blacklist it and return a new pair in the same sign-in.
+
+    Raise TokenError when the token is invalid or its sign-in has ended, and
+    RefreshTokenReused, after ending every token sign-in of the user, when the token was
+    already rotated.
+    """
+    refresh = RefreshToken(raw)
+    with transaction.atomic():
+        link = _chain_link(refresh)
+        sign_in = link.sign_in
+        if not _sign_in_live(sign_in):
+            raise SignInEnded("This sign-in has ended; sign in again")
+        password_changed = not issued_under_current_password(refresh, sign_in.user)
+        if not password_changed and not link.rotated:
+            BlacklistedToken.objects.create(token=link.outstanding)
+            SignIn.objects.filter(pk=sign_in.pk).update(last_seen_at=timezone.now())
+            return token_pair_for(user=sign_in.user, sign_in=sign_in)
+    if password_changed:
+        # Changed where no save() signal saw it (QuerySet.update(), raw SQL): the chain
+        # ends here, after the transaction, so that the ending is not rolled back.
+        signin_end_by_id(sign_in_id=sign_in.pk, reason=SignIn.EndReason.PASSWORD_CHANGED)
+        raise SignInEnded("The password has changed since this sign-in; sign in again")
+    raise _token_reuse_end_all(user=sign_in.user)
+
+
+def _token_reuse_end_all(*, user: User) -> RefreshTokenReused:
+    """End every token sign-in of the user; return the error to raise."""
+    # Called after the refresh transaction has closed: raising inside it would roll back
+    # the very sign-outs that answer the theft.
+    user_token_signins_end(user=user, reason=SignIn.EndReason.TOKEN_REUSE)
+    return RefreshTokenReused("Refresh token was already used; every API sign-in has ended")
+
+
+def token_logout(*, raw: str) -> None:
+    """
+    End the sign-in of a refresh token. Logging out of an ended sign-in is not an error; a
+    rotated token is treated as theft, as in token_refresh().
+    """
+    refresh = RefreshToken(raw)
+    with transaction.atomic():
+        link = _chain_link(refresh)
+        if link.sign_in.ended_at is not None:
+            return
+        if not link.rotated:
+            signin_end(sign_in=link.sign_in, reason=SignIn.EndReason.SIGNED_OUT)
+            return
+    raise _token_reuse_end_all(user=link.sign_in.user)
+
+
+def token_verify(*, raw: str) -> None:
+    """
+    Raise TokenError unless the token would be accepted now: an access token by the API's
+    authentication, a refresh token by token_refresh(). Never ends anything.
+    """
+    try:
+        access = AccessToken(raw)
+    except TokenError:
+        refresh = RefreshToken(raw)
+        with transaction.atomic():
+            link = _chain_link(refresh)
+        if (
+            link.rotated
+            or not _sign_in_live(link.sign_in)
+            or not issued_under_current_password(refresh, link.sign_in.user)
+        ):
+            raise SignInEnded("This refresh token can no longer be used") from None
+        return
+    if settings.JWT_ACCESS_DENYLIST and access_token_denied(access):
+        raise SignInEnded("This sign-in has ended")
+    if settings.JWT_USER_LOOKUP == "db":
+        access_token_user(access)
+
+
+def user_token_signins_end(*, user: User, reason: str) -> int:
+    """End every live token sign-in of the user (browser sessions carry on)."""
+    live = SignIn.objects.filter(user=user, kind=SignIn.Kind.TOKEN, ended_at__isnull=True)
+    ended = 0
+    for sign_in in live:
+        signin_end(sign_in=sign_in, reason=reason)
+        ended += 1
+    return ended
+
+
+def token_signin_revoke(*, sign_in: SignIn) -> None:
+    """
+    Make a token sign-in's chain unusable: blacklist its outstanding refresh tokens and,
+    with JWT_ACCESS_DENYLIST, refuse its access tokens until the last one would expire.
+    accounts.services.signin_end() calls it for token sign-ins (registered in api/apps.py).
+    """
+    # Lock the sign-in's row before its tokens' rows, in the order _chain_link() takes them,
+    # so that a refresh racing this sign-out waits instead of deadlocking.
+    SignIn.objects.select_for_update().filter(pk=sign_in.pk).first()
+    unused = OutstandingToken.objects.filter(
+        user_id=sign_in.user_id,
+        jti__startswith=sign_in.pk.hex,
+        blacklistedtoken__isnull=True,
+    )
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in unused], ignore_conflicts=True
+    )
+    if settings.JWT_ACCESS_DENYLIST:
+        jwt_settings = settings.SIMPLE_JWT
+        ttl = jwt_settings["ACCESS_TOKEN_LIFETIME"].total_seconds() + jwt_settings["LEEWAY"]
+        key = denylist_key(sign_in.pk)
+        # After the commit only: a rolled-back sign-out must not lock a live sign-in out.
+        transaction.on_commit(lambda: cache.set(key, 1, timeout=int(ttl) + 1))
+
+
+def token_password_change(
+    *, request, user: User, sid: str, old_password: str, new_password: str
+) -> TokenPair:
+    """
+    Change the password from a token sign-in: check the old one as the storefront's form
+    does, end every other sign-in of the user, and return a new token pair for this one,
+    as Django's update_session_auth_hash() keeps the session the change was made from.
+    Every earlier token, this sign-in's too, carries the old password's digest and stops
+    working.
+
+    Raise LoginLocked while the account or the address is locked out (the old password is
+    then not checked), and a ValidationError on ``old_password`` for a wrong one, which
+    counts against the lockout as a failed sign-in does.
+    """
+    keep = SignIn.objects.filter(
+        pk=sid, user=user, kind=SignIn.Kind.TOKEN, ended_at__isnull=True
+    ).first()
+    if keep is None:
+        raise SignInEnded("This sign-in has ended")
+    try:
+        credentials_authenticate(request=request, email=user.email, password=old_password)
+    except ValidationError as exc:
+        raise ValidationError(
+            {"old_password": ValidationError(WRONG_PASSWORD_MESSAGE, code="invalid_password")}
+        ) from exc
+    try:
+        user_password_change(user=user, new_password=new_password, keep=keep)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.error_list}) from exc
+    return token_pair_for(user=user, sign_in=keep)

@@ -1,0 +1,148 @@
+"""
+The API's tokens: simplejwt 5.5.1's access and refresh tokens, signed with our keys
+(api.keys), each naming its user and its sign-in, and never outliving the sign-in.
+
+A token sign-in is a ``SignIn(kind=token)``. Its refresh tokens carry its id (claim
+``sid``) from one rotation to the next, and their ``jti`` starts with it, so that ending
+the sign-in can find every refresh token of its chain (api.token_services). Both kinds
+carry simplejwt's revoke claim, a digest of the password hash: a token issued before a
+password change never works after it.
+
+Settings are read when a token is made or checked, never at import time.
+"""
+
+import hmac
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from rest_framework_simplejwt import tokens as simplejwt_tokens
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.utils import datetime_to_epoch, get_md5_hash_password
+
+from accounts.models import SignIn, User
+
+from .keys import KeyedTokenBackend, token_backend
+
+USER_ID_CLAIM = "user_id"
+SID_CLAIM = "sid"
+EMAIL_CLAIM = "email"
+REVOKE_CLAIM = "hash_password"
+
+_USER_ID_RE = re.compile(r"[0-9]{1,18}")
+
+
+class RefreshTokenReused(TokenError):
+    """A refresh token that was already rotated came back: treated as theft."""
+
+
+class SignInEnded(TokenError):
+    """The token belongs to a sign-in that has ended or passed its absolute lifetime."""
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+
+
+def _identity_claims_check(payload: dict) -> None:
+    user_id = payload.get(USER_ID_CLAIM)
+    if not isinstance(user_id, str) or not _USER_ID_RE.fullmatch(user_id):
+        raise TokenError("Token contained no recognizable user identification")
+    try:
+        uuid.UUID(payload.get(SID_CLAIM))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise TokenError("Token belongs to no sign-in") from exc
+
+
+class AccessToken(simplejwt_tokens.AccessToken):
+    """An access token signed with our keys; it names its user and its sign-in."""
+
+    @property
+    def lifetime(self) -> timedelta:
+        return settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
+
+    @property
+    def token_backend(self) -> KeyedTokenBackend:
+        return token_backend()
+
+    def verify(self) -> None:
+        super().verify()
+        _identity_claims_check(self.payload)
+
+
+class RefreshToken(simplejwt_tokens.RefreshToken):
+    """A refresh token of a sign-in's chain; its ``jti`` starts with the sign-in id."""
+
+    @property
+    def lifetime(self) -> timedelta:
+        return settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
+
+    @property
+    def token_backend(self) -> KeyedTokenBackend:
+        return token_backend()
+
+    def verify(self) -> None:
+        # Skip simplejwt's blacklist lookup here: the chain check in api.token_services reads
+        # the blacklist itself, because a rotated token (theft) and a revoked chain (logout)
+        # need different answers.
+        simplejwt_tokens.Token.verify(self)
+        _identity_claims_check(self.payload)
+
+
+def issued_under_current_password(token, user: User) -> bool:
+    """Return whether the token was issued under the user's current password."""
+    return hmac.compare_digest(
+        str(token.get(REVOKE_CLAIM, "")).encode(), get_md5_hash_password(user.password).encode()
+    )
+
+
+def _expiry(token, *, lifetime: timedelta, cap: datetime) -> datetime:
+    expires_at = min(token.current_time + lifetime, cap)
+    token["exp"] = datetime_to_epoch(expires_at)
+    return expires_at
+
+
+def access_token_for(*, user: User, sign_in: SignIn) -> AccessToken:
+    """Return a new access token of the sign-in, expiring no later than the sign-in."""
+    token = AccessToken()
+    token[USER_ID_CLAIM] = str(user.pk)
+    token[SID_CLAIM] = str(sign_in.pk)
+    token[EMAIL_CLAIM] = user.email
+    token[REVOKE_CLAIM] = get_md5_hash_password(user.password)
+    _expiry(token, lifetime=token.lifetime, cap=sign_in.expires_at)
+    return token
+
+
+def _refresh_token_for(*, user: User, sign_in: SignIn) -> str:
+    token = RefreshToken()
+    token["jti"] = sign_in.pk.hex + uuid.uuid4().hex
+    token[USER_ID_CLAIM] = str(user.pk)
+    token[SID_CLAIM] = str(sign_in.pk)
+    # simplejwt's revoke claim, on the refresh token too (5.5.1 puts it on access tokens
+    # only): a refresh token issued before a password change can never mint again.
+    token[REVOKE_CLAIM] = get_md5_hash_password(user.password)
+    expires_at = _expiry(token, lifetime=token.lifetime, cap=sign_in.expires_at)
+    encoded = str(token)
+    OutstandingToken.objects.create(
+        user=user,
+        jti=token["jti"],
+        # The header and claims, without the signature: the table says what was issued, and
+        # a copy of the database yields no refresh token that works.
+        token=encoded.rsplit(".", 1)[0],
+        created_at=token.current_time,
+        expires_at=expires_at,
+    )
+    return encoded
+
+
+def token_pair_for(*, user: User, sign_in: SignIn) -> TokenPair:
+    """Issue a new access and refresh token of the sign-in (the refresh one is recorded)."""
+    return TokenPair(
+        access=str(access_token_for(user=user, sign_in=sign_in)),
+        refresh=_refresh_token_for(user=user, sign_in=sign_in),
+    )

@@ -84,7 +84,7 @@ class SignInAdmin(admin.ModelAdmin):
 
     @admin.action(description="End the selected sign-ins")
     def end_sign_ins(self, request, queryset):
-        ended = services.signins_end(sign_ins=queryset, reason=SignIn.EndReason.ADMIN)
+        ended = services.sign_ins_end(sign_ins=queryset, reason=SignIn.EndReason.ADMIN)
         self.message_user(
             request, f"Ended {ended} sign-in{'s' if ended != 1 else ''}.", messages.SUCCESS
         )

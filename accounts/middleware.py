@@ -166,10 +166,10 @@ class SignInMiddleware:
         )
         request.auser = partial(sync_to_async(_resolved), request.user)
         request._indexed_session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-        with services.signin_end_tracking() as ended:
+        with services.sign_in_end_tracking() as ended:
             response = self.get_response(request)
             try:
-                sessions.session_request_finished(request, ended_signin_ids=ended)
+                sessions.session_request_finished(request, ended_sign_in_ids=ended)
             except SERVICE_DOWN_ERRORS as exc:
                 # The store or the database is down (the view may have answered 503
                 # already): reconciling the session waits for the next request.

@@ -15,14 +15,14 @@ def user_get(*, pk) -> User:
     return User._default_manager.get(pk=pk)
 
 
-def user_signin_get(*, user: User, sign_in_id) -> SignIn | None:
+def user_sign_in_get(*, user: User, sign_in_id) -> SignIn | None:
     """Return the user's sign-in with this id, ended or not, or None (also for no id)."""
     if not sign_in_id:
         return None
     return SignIn.objects.filter(pk=sign_in_id, user=user).first()
 
 
-def _signins_split(*, user: User) -> tuple[list[SignIn], list[SignIn]]:
+def _sign_ins_split(*, user: User) -> tuple[list[SignIn], list[SignIn]]:
     # The user's sign-ins not marked ended, split into (live, over), most recently seen first.
     store = import_module(settings.SESSION_ENGINE).SessionStore
     signed_cookies = settings.SESSION_ENGINE.endswith("signed_cookies")
@@ -47,21 +47,21 @@ def _signins_split(*, user: User) -> tuple[list[SignIn], list[SignIn]]:
     return live, over
 
 
-def user_signins_live(*, user: User) -> list[SignIn]:
+def user_sign_ins_live(*, user: User) -> list[SignIn]:
     """
     Return the user's live sign-ins, most recently seen first.
 
     A sign-in not yet marked ended is not live once its lifetime has passed or, for a
     session, once it has been idle past the idle timeout or its session has vanished from
     the store (expired, flushed, evicted). Marking those ended is
-    accounts.services.user_signins_reconcile's job; this only reads.
+    accounts.services.user_sign_ins_reconcile's job; this only reads.
     """
-    return _signins_split(user=user)[0]
+    return _sign_ins_split(user=user)[0]
 
 
-def user_signins_over(*, user: User) -> list[SignIn]:
-    """Return the user's sign-ins that are over (see user_signins_live) but not marked ended."""
-    return _signins_split(user=user)[1]
+def user_sign_ins_over(*, user: User) -> list[SignIn]:
+    """Return the user's sign-ins that are over (see user_sign_ins_live) but not marked ended."""
+    return _sign_ins_split(user=user)[1]
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def user_devices(*, user: User) -> list[Device]:
     from user_agents import parse as parse_user_agent
 
     devices = []
-    for sign_in in user_signins_live(user=user):
+    for sign_in in user_sign_ins_live(user=user):
         agent = parse_user_agent(sign_in.user_agent or "")
         if agent.is_mobile:
             kind = "Phone"

@@ -31,11 +31,11 @@ from .models import SignIn, User
 
 INVALID_CREDENTIALS_MESSAGE = "Please enter a correct email and password."
 
-# The ids of the sign-ins ended inside a signin_end_tracking() block. The storefront's
+# The ids of the sign-ins ended inside a sign_in_end_tracking() block. The storefront's
 # middleware opens one per request, so that a request which ends its own sign-in (revoking
 # "this device", an admin signing themselves out everywhere) leaves signed out instead of
 # writing back a session that was just deleted from the store.
-_ended_signins: ContextVar[set[str] | None] = ContextVar("ended_signins", default=None)
+_ended_sign_ins: ContextVar[set[str] | None] = ContextVar("ended_sign_ins", default=None)
 
 
 def credentials_authenticate(*, request, email: str, password: str) -> User:
@@ -60,7 +60,7 @@ def _session_store_class():
     return import_module(settings.SESSION_ENGINE).SessionStore
 
 
-def signin_start(
+def sign_in_start(
     *,
     user: User,
     kind: str,
@@ -87,12 +87,12 @@ sign_in_enders: dict[str, Callable[..., None]] = {}
 
 
 def register_sign_in_ender(kind: str, ender: Callable[..., None]) -> None:
-    """Have signin_end() call ``ender(sign_in=...)``, in its transaction, for this kind."""
+    """Have sign_in_end() call ``ender(sign_in=...)``, in its transaction, for this kind."""
     sign_in_enders[kind] = ender
 
 
 @transaction.atomic
-def signin_end(*, sign_in: SignIn, reason: str) -> None:
+def sign_in_end(*, sign_in: SignIn, reason: str) -> None:
     """
     End one sign-in now: delete its session from the session store, or have the edge that
     issued it make its credentials unusable (a token chain: see register_sign_in_ender),
@@ -111,23 +111,23 @@ def signin_end(*, sign_in: SignIn, reason: str) -> None:
     sign_in.ended_at = timezone.now()
     sign_in.end_reason = reason
     sign_in.session_key = None
-    ended = _ended_signins.get()
+    ended = _ended_sign_ins.get()
     if ended is not None:
         ended.add(str(sign_in.pk))
 
 
 @contextmanager
-def signin_end_tracking() -> Iterator[set[str]]:
-    """Collect, as strings, the ids of the sign-ins ended by signin_end() inside the block."""
+def sign_in_end_tracking() -> Iterator[set[str]]:
+    """Collect, as strings, the ids of the sign-ins ended by sign_in_end() inside the block."""
     ended: set[str] = set()
-    token = _ended_signins.set(ended)
+    token = _ended_sign_ins.set(ended)
     try:
         yield ended
     finally:
-        _ended_signins.reset(token)
+        _ended_sign_ins.reset(token)
 
 
-def signin_touch(*, sign_in_id, seen_at) -> bool:
+def sign_in_touch(*, sign_in_id, seen_at) -> bool:
     """
     Record activity on a live sign-in; return False if it has ended (or never existed).
 
@@ -138,7 +138,7 @@ def signin_touch(*, sign_in_id, seen_at) -> bool:
     )
 
 
-def signin_rekey(*, sign_in_id, session_key: str) -> bool:
+def sign_in_rekey(*, sign_in_id, session_key: str) -> bool:
     """
     Point a live session sign-in at the session's new key (after the key was cycled);
     return False if the sign-in has ended meanwhile.
@@ -148,14 +148,14 @@ def signin_rekey(*, sign_in_id, session_key: str) -> bool:
     )
 
 
-def signin_end_by_id(*, sign_in_id, reason: str) -> None:
+def sign_in_end_by_id(*, sign_in_id, reason: str) -> None:
     """End the sign-in with this id, if it exists and is still live."""
     sign_in = SignIn.objects.filter(pk=sign_in_id, ended_at__isnull=True).first()
     if sign_in is not None:
-        signin_end(sign_in=sign_in, reason=reason)
+        sign_in_end(sign_in=sign_in, reason=reason)
 
 
-def signins_prune(*, retention: timedelta) -> int:
+def sign_ins_prune(*, retention: timedelta) -> int:
     """
     Delete the sign-ins that ended, or expired without being ended, more than ``retention``
     ago; return how many. Live sign-ins are never touched.
@@ -168,7 +168,7 @@ def signins_prune(*, retention: timedelta) -> int:
 
 
 @transaction.atomic
-def signin_revoke(*, user: User, sign_in_id) -> SignIn:
+def sign_in_revoke(*, user: User, sign_in_id) -> SignIn:
     """
     End one of the user's own live sign-ins ("your devices" → revoke).
 
@@ -178,7 +178,7 @@ def signin_revoke(*, user: User, sign_in_id) -> SignIn:
     sign_in = SignIn.objects.select_for_update().get(
         pk=sign_in_id, user=user, ended_at__isnull=True
     )
-    signin_end(sign_in=sign_in, reason=SignIn.EndReason.REVOKED)
+    sign_in_end(sign_in=sign_in, reason=SignIn.EndReason.REVOKED)
     return sign_in
 
 
@@ -190,7 +190,7 @@ def user_sign_out_everywhere(*, user: User, reason: str, keep: SignIn | None = N
         live = live.exclude(pk=keep.pk)
     ended = 0
     for sign_in in live:
-        signin_end(sign_in=sign_in, reason=reason)
+        sign_in_end(sign_in=sign_in, reason=reason)
         ended += 1
     return ended
 
@@ -200,17 +200,17 @@ def users_sign_out_everywhere(*, users: Iterable[User], reason: str) -> int:
     return sum(user_sign_out_everywhere(user=user, reason=reason) for user in users)
 
 
-def signins_end(*, sign_ins: Iterable[SignIn], reason: str) -> int:
+def sign_ins_end(*, sign_ins: Iterable[SignIn], reason: str) -> int:
     """End those of these sign-ins that have not ended yet; return how many were ended."""
     ended = 0
     for sign_in in sign_ins:
         if sign_in.ended_at is None:
-            signin_end(sign_in=sign_in, reason=reason)
+            sign_in_end(sign_in=sign_in, reason=reason)
             ended += 1
     return ended
 
 
-def user_signins_reconcile(*, user: User) -> int:
+def user_sign_ins_reconcile(*, user: User) -> int:
     """
     Mark ended, as expired, the user's sign-ins that are over but not marked so: past their
     lifetime, or sessions idle past the timeout or gone from the session store. Return how
@@ -220,9 +220,9 @@ def user_signins_reconcile(*, user: User) -> int:
     with ghosts and a session that vanished from the store (evicted, flushed) is ended like
     any other: its row can no longer be revoked or counted as live.
     """
-    over = selectors.user_signins_over(user=user)
+    over = selectors.user_sign_ins_over(user=user)
     for sign_in in over:
-        signin_end(sign_in=sign_in, reason=SignIn.EndReason.EXPIRED)
+        sign_in_end(sign_in=sign_in, reason=SignIn.EndReason.EXPIRED)
     return len(over)
 
 

@@ -14,7 +14,7 @@ the ``SignIn`` row, which doubles as a check that it is still live).
 Revocation is instant because every path that ends a sign-in (sign-out, "your devices",
 password change or reset, deactivation, the admin, any save of a user that changes its
 password, ``is_active`` or privileges: accounts/signals.py) goes through
-``accounts.services.signin_end``, which deletes the session from the store.
+``accounts.services.sign_in_end``, which deletes the session from the store.
 
 Signed-cookie sessions cannot be deleted server-side: a copy of the cookie keeps working
 until the user row refuses it (a new password, a deactivation) or, for any other revocation,
@@ -34,7 +34,7 @@ from django.utils import timezone
 from . import services
 from .models import SignIn, User
 
-SIGNIN_STATE_KEY = "_signin"
+SIGN_IN_STATE_KEY = "_signin"
 
 IDLE_MESSAGE = "You were signed out after a period of inactivity. Please sign in again."
 ABSOLUTE_MESSAGE = "Your sign-in has reached its maximum age. Please sign in again."
@@ -75,7 +75,7 @@ def session_sign_in(*, request, user: User, remember: bool = False) -> SignIn:
 
 def _record_sign_in(*, request, user: User, remember: bool) -> SignIn:
     session = request.session
-    sign_in = services.signin_start(
+    sign_in = services.sign_in_start(
         user=user,
         kind=SignIn.Kind.SESSION,
         lifetime=timedelta(seconds=absolute_limit_seconds(remember=remember)),
@@ -84,7 +84,7 @@ def _record_sign_in(*, request, user: User, remember: bool) -> SignIn:
         session_key=_indexable_session_key(session),
     )
     now = int(time.time())
-    session[SIGNIN_STATE_KEY] = {
+    session[SIGN_IN_STATE_KEY] = {
         "id": str(sign_in.pk),
         "at": now,
         "seen": now,
@@ -96,15 +96,15 @@ def _record_sign_in(*, request, user: User, remember: bool) -> SignIn:
 
 def session_sign_out(*, request, reason: str = SignIn.EndReason.SIGNED_OUT) -> None:
     """End this session's sign-in and empty the session (a sign-out)."""
-    state = request.session.get(SIGNIN_STATE_KEY)
+    state = request.session.get(SIGN_IN_STATE_KEY)
     if state:
-        services.signin_end_by_id(sign_in_id=state["id"], reason=reason)
+        services.sign_in_end_by_id(sign_in_id=state["id"], reason=reason)
     auth.logout(request)
 
 
-def session_signin_id(request) -> str | None:
+def session_sign_in_id(request) -> str | None:
     """Return the id of the sign-in this session belongs to, or None."""
-    state = request.session.get(SIGNIN_STATE_KEY)
+    state = request.session.get(SIGN_IN_STATE_KEY)
     return state["id"] if state else None
 
 
@@ -130,7 +130,7 @@ def session_user(request, load_user: Callable[[], User | AnonymousUser] | None =
         return AnonymousUser()
     if load_user is None:
         load_user = lambda: auth.get_user(request)  # noqa: E731
-    state = session.get(SIGNIN_STATE_KEY)
+    state = session.get(SIGN_IN_STATE_KEY)
     if not state:
         return _adopt(request, load_user())
 
@@ -144,7 +144,7 @@ def session_user(request, load_user: Callable[[], User | AnonymousUser] | None =
         # Refused by the row: Django flushes a session whose password digest is stale and
         # leaves the others (a deactivated or deleted user) for us to end.
         password_changed = SESSION_KEY not in session
-        services.signin_end_by_id(
+        services.sign_in_end_by_id(
             sign_in_id=state["id"],
             reason=SignIn.EndReason.PASSWORD_CHANGED
             if password_changed
@@ -153,12 +153,12 @@ def session_user(request, load_user: Callable[[], User | AnonymousUser] | None =
         session.flush()
         return AnonymousUser()
     if now - state["seen"] >= settings.SESSION_ACTIVITY_THROTTLE_SECONDS:
-        if not services.signin_touch(sign_in_id=state["id"], seen_at=timezone.now()):
+        if not services.sign_in_touch(sign_in_id=state["id"], seen_at=timezone.now()):
             # Ended elsewhere while this copy of the session lived on: only possible with
             # signed cookies, or if the store's delete was lost.
             session.flush()
             return AnonymousUser()
-        session[SIGNIN_STATE_KEY] = {**state, "seen": now}
+        session[SIGN_IN_STATE_KEY] = {**state, "seen": now}
     return user
 
 
@@ -172,13 +172,13 @@ def _adopt(request, user) -> User | AnonymousUser:
 
 
 def _expire(request, state, message: str) -> AnonymousUser:
-    services.signin_end_by_id(sign_in_id=state["id"], reason=SignIn.EndReason.EXPIRED)
+    services.sign_in_end_by_id(sign_in_id=state["id"], reason=SignIn.EndReason.EXPIRED)
     request.session.flush()
     messages.info(request, message, fail_silently=True)
     return AnonymousUser()
 
 
-def session_request_finished(request, *, ended_signin_ids: set[str]) -> None:
+def session_request_finished(request, *, ended_sign_in_ids: set[str]) -> None:
     """
     Reconcile the session with the sign-in index at the end of a request.
 
@@ -188,16 +188,16 @@ def session_request_finished(request, *, ended_signin_ids: set[str]) -> None:
     """
     session = request.session
     # An untouched session changed nothing, and a key is only cycled by a write.
-    if not session.accessed or (not ended_signin_ids and not session.modified):
+    if not session.accessed or (not ended_sign_in_ids and not session.modified):
         return
-    state = session.get(SIGNIN_STATE_KEY)
+    state = session.get(SIGN_IN_STATE_KEY)
     if not state:
         return
-    if state["id"] in ended_signin_ids:
+    if state["id"] in ended_sign_in_ids:
         session.flush()
         return
     key = _indexable_session_key(session)
     if key is None or key == getattr(request, "_indexed_session_key", None):
         return
-    if not services.signin_rekey(sign_in_id=state["id"], session_key=key):
+    if not services.sign_in_rekey(sign_in_id=state["id"], session_key=key):
         session.flush()

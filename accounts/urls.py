@@ -24,6 +24,6 @@ urlpatterns = [
     path("reset/done/", views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("me/", views.me, name="me"),
     path("devices/", views.devices, name="devices"),
-    path("devices/<uuid:signin_id>/revoke/", views.device_revoke, name="device_revoke"),
+    path("devices/<uuid:sign_in_id>/revoke/", views.device_revoke, name="device_revoke"),
     path("devices/sign-out-others/", views.devices_sign_out_others, name="devices_sign_out_others"),
 ]

@@ -160,8 +160,8 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return _too_many_requests(super().form_invalid(form), form.locked)
 
     def form_valid(self, form):
-        keep = selectors.user_signin_get(
-            user=form.user, sign_in_id=sessions.session_signin_id(self.request)
+        keep = selectors.user_sign_in_get(
+            user=form.user, sign_in_id=sessions.session_sign_in_id(self.request)
         )
         try:
             services.user_password_change(
@@ -243,25 +243,25 @@ def me(request):
 @require_GET
 def devices(request):
     """Every live sign-in of the user: browser sessions and API tokens."""
-    services.user_signins_reconcile(user=request.user)
+    services.user_sign_ins_reconcile(user=request.user)
     devices = selectors.user_devices(user=request.user)
     return render(
         request,
         "accounts/devices.html",
-        {"devices": devices, "current_signin_id": sessions.session_signin_id(request)},
+        {"devices": devices, "current_sign_in_id": sessions.session_sign_in_id(request)},
     )
 
 
 @never_cache
 @login_required
 @require_POST
-def device_revoke(request, signin_id):
+def device_revoke(request, sign_in_id):
     """End one of the user's sign-ins; ending this one is a sign-out."""
     try:
-        services.signin_revoke(user=request.user, sign_in_id=signin_id)
+        services.sign_in_revoke(user=request.user, sign_in_id=sign_in_id)
     except SignIn.DoesNotExist as exc:
         raise Http404("No such sign-in.") from exc
-    if str(signin_id) == sessions.session_signin_id(request):
+    if str(sign_in_id) == sessions.session_sign_in_id(request):
         sessions.session_sign_out(request=request, reason=SignIn.EndReason.REVOKED)
         messages.info(request, "This device was signed out.")
         return redirect("accounts:login")
@@ -274,8 +274,8 @@ def device_revoke(request, signin_id):
 @require_POST
 def devices_sign_out_others(request):
     """End every sign-in of the user except this one."""
-    keep = selectors.user_signin_get(
-        user=request.user, sign_in_id=sessions.session_signin_id(request)
+    keep = selectors.user_sign_in_get(
+        user=request.user, sign_in_id=sessions.session_sign_in_id(request)
     )
     ended = services.user_sign_out_everywhere(
         user=request.user, reason=SignIn.EndReason.SIGNED_OUT_EVERYWHERE, keep=keep

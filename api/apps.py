@@ -11,7 +11,7 @@ class ApiConfig(AppConfig):
 
         # Register the OpenAPI extension for our authentication class and the JWT checks.
         from . import checks, schema  # noqa: F401
-        from .token_services import token_signin_revoke
+        from .token_services import token_sign_in_revoke
 
         # Ending a token sign-in, from either edge, must also end its tokens.
-        register_sign_in_ender(SignIn.Kind.TOKEN, token_signin_revoke)
+        register_sign_in_ender(SignIn.Kind.TOKEN, token_sign_in_revoke)

@@ -41,7 +41,7 @@ def access_token_denied(token: AccessToken) -> bool:
     return cache.get(denylist_key(token[SID_CLAIM])) is not None
 
 
-def signins_denied(*, sign_in_ids) -> set[str]:
+def sign_ins_denied(*, sign_in_ids) -> set[str]:
     """Return, as strings, which of these sign-ins are on the access-token denylist now."""
     keys = {denylist_key(sign_in_id): str(sign_in_id) for sign_in_id in sign_in_ids}
     if not keys:

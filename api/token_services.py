@@ -12,7 +12,7 @@ its own ``exp`` says. On top of simplejwt 5.5.1 this module adds:
 - the end of a sign-in blacklists its outstanding refresh tokens (found by the ``jti``
   prefix, which is the sign-in id) and, with ``JWT_ACCESS_DENYLIST``, refuses its access
   tokens at once through a Redis entry keyed by the sign-in id. accounts.services ends
-  sign-ins of every kind; api/apps.py registers token_signin_revoke() with it.
+  sign-ins of every kind; api/apps.py registers token_sign_in_revoke() with it.
 
 Passwords are checked by accounts.services.credentials_authenticate, the storefront's rule:
 the same lockout, counted before the check.
@@ -33,9 +33,9 @@ from accounts.models import SignIn, User
 from accounts.services import (
     credentials_authenticate,
     request_client_ip,
-    signin_end,
-    signin_end_by_id,
-    signin_start,
+    sign_in_end,
+    sign_in_end_by_id,
+    sign_in_start,
     user_password_change,
 )
 
@@ -56,10 +56,10 @@ from .tokens import (
 WRONG_PASSWORD_MESSAGE = "Your current password is not correct."  # noqa: S105 - a message.
 
 
-def token_signin_start(*, user: User, request) -> TokenPair:
+def token_sign_in_start(*, user: User, request) -> TokenPair:
     """Start a token sign-in of the user and return its first access and refresh tokens."""
     with transaction.atomic():
-        sign_in = signin_start(
+        sign_in = sign_in_start(
             user=user,
             kind=SignIn.Kind.TOKEN,
             lifetime=timedelta(seconds=settings.JWT_REFRESH_MAX_AGE_SECONDS),
@@ -89,7 +89,7 @@ def token_obtain(*, request, email: str, password: str) -> TokenPair:
     email, a wrong password and an inactive account alike.
     """
     user = credentials_authenticate(request=request, email=email, password=password)
-    return token_signin_start(user=user, request=request)
+    return token_sign_in_start(user=user, request=request)
 
 
 @dataclass
@@ -104,7 +104,7 @@ def _chain_link(refresh: RefreshToken) -> _ChainLink:
     Lock and return the sign-in and the outstanding row of a verified refresh token; raise
     TokenError for a token we never issued. Call inside a transaction.
     """
-    # Lock the sign-in before the token row, the order signin_end() takes them in too.
+    # Lock the sign-in before the token row, the order sign_in_end() takes them in too.
     sign_in = (
         SignIn.objects.select_for_update()
         .select_related("user")
@@ -149,7 +149,7 @@ def token_refresh(*, raw: str) -> TokenPair:
     if password_changed:
         # Changed where no save() signal saw it (QuerySet.update(), raw SQL): the chain
         # ends here, after the transaction, so that the ending is not rolled back.
-        signin_end_by_id(sign_in_id=sign_in.pk, reason=SignIn.EndReason.PASSWORD_CHANGED)
+        sign_in_end_by_id(sign_in_id=sign_in.pk, reason=SignIn.EndReason.PASSWORD_CHANGED)
         raise SignInEnded("The password has changed since this sign-in; sign in again")
     raise _token_reuse_end_all(user=sign_in.user)
 
@@ -158,7 +158,7 @@ def _token_reuse_end_all(*, user: User) -> RefreshTokenReused:
     """End every token sign-in of the user; return the error to raise."""
     # Called after the refresh transaction has closed: raising inside it would roll back
     # the very sign-outs that answer the theft.
-    user_token_signins_end(user=user, reason=SignIn.EndReason.TOKEN_REUSE)
+    user_token_sign_ins_end(user=user, reason=SignIn.EndReason.TOKEN_REUSE)
     return RefreshTokenReused("Refresh token was already used; every API sign-in has ended")
 
 
@@ -173,7 +173,7 @@ def token_logout(*, raw: str) -> None:
         if link.sign_in.ended_at is not None:
             return
         if not link.rotated:
-            signin_end(sign_in=link.sign_in, reason=SignIn.EndReason.SIGNED_OUT)
+            sign_in_end(sign_in=link.sign_in, reason=SignIn.EndReason.SIGNED_OUT)
             return
     raise _token_reuse_end_all(user=link.sign_in.user)
 
@@ -202,21 +202,21 @@ def token_verify(*, raw: str) -> None:
         access_token_user(access)
 
 
-def user_token_signins_end(*, user: User, reason: str) -> int:
+def user_token_sign_ins_end(*, user: User, reason: str) -> int:
     """End every live token sign-in of the user (browser sessions carry on)."""
     live = SignIn.objects.filter(user=user, kind=SignIn.Kind.TOKEN, ended_at__isnull=True)
     ended = 0
     for sign_in in live:
-        signin_end(sign_in=sign_in, reason=reason)
+        sign_in_end(sign_in=sign_in, reason=reason)
         ended += 1
     return ended
 
 
-def token_signin_revoke(*, sign_in: SignIn) -> None:
+def token_sign_in_revoke(*, sign_in: SignIn) -> None:
     """
     Make a token sign-in's chain unusable: blacklist its outstanding refresh tokens and,
     with JWT_ACCESS_DENYLIST, refuse its access tokens until the last one would expire.
-    accounts.services.signin_end() calls it for token sign-ins (registered in api/apps.py).
+    accounts.services.sign_in_end() calls it for token sign-ins (registered in api/apps.py).
     """
     # Lock the sign-in's row before its tokens' rows, in the order _chain_link() takes them,
     # so that a refresh racing this sign-out waits instead of deadlocking.

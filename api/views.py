@@ -163,7 +163,7 @@ class LogoutAllView(APIView):
         summary="End every API sign-in of the user (browser sessions carry on)",
     )
     def post(self, request):
-        token_services.user_token_signins_end(
+        token_services.user_token_sign_ins_end(
             user=request_account(request), reason=SignIn.EndReason.SIGNED_OUT_EVERYWHERE
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -212,7 +212,7 @@ class SignInListView(APIView):
     @extend_schema(responses=s.SignInOutput(many=True), tags=["account"])
     def get(self, request):
         user = request_account(request)
-        account_services.user_signins_reconcile(user=user)
+        account_services.user_sign_ins_reconcile(user=user)
         devices = account_selectors.user_devices(user=user)
         current = request.auth.get(SID_CLAIM)
         return Response(
@@ -241,7 +241,7 @@ class SignInDetailView(APIView):
     @extend_schema(responses={204: None}, tags=["account"])
     def delete(self, request, pk):
         """Revoke one of the user's sign-ins: a browser session or an API token chain."""
-        account_services.signin_revoke(user=request_account(request), sign_in_id=pk)
+        account_services.sign_in_revoke(user=request_account(request), sign_in_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

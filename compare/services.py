@@ -18,7 +18,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from accounts import services as account_services
 from accounts import sessions
 from accounts.models import SignIn, User
-from accounts.sessions import SIGNIN_STATE_KEY
+from accounts.sessions import SIGN_IN_STATE_KEY
 from api import token_services
 from api.tokens import SID_CLAIM, AccessToken
 
@@ -27,7 +27,7 @@ from .selectors import duration_text
 
 # The session remembers the demo sign-in's id (never a token), so that the page shows the
 # same sign-in on every visit instead of starting a new one each time.
-DEMO_SIGNIN_SESSION_KEY = "_compare_demo_signin"
+DEMO_SIGN_IN_SESSION_KEY = "_compare_demo_signin"
 # Parsed by "Your devices" as the browser "comparison-demo-bot", so these sign-ins are
 # recognisable there as the page's own and not a client of the visitor's.
 DEMO_USER_AGENT = "comparison-demo-bot/1.0 (token pair shown on the comparison page)"
@@ -67,7 +67,7 @@ def _demo_candidates(*, request, user) -> list[SignIn]:
         user=user, kind=SignIn.Kind.TOKEN, ended_at__isnull=True, expires_at__gt=timezone.now()
     )
     candidates = []
-    sign_in_id = request.session.get(DEMO_SIGNIN_SESSION_KEY)
+    sign_in_id = request.session.get(DEMO_SIGN_IN_SESSION_KEY)
     if sign_in_id:
         candidates += list(live.filter(pk=sign_in_id))
     others = live.filter(user_agent=DEMO_USER_AGENT).exclude(pk__in=[c.pk for c in candidates])
@@ -86,14 +86,14 @@ def demo_credentials_get(*, request, user) -> DemoCredentials:
             access = token_services.token_access_issue(sign_in=sign_in)
         except TokenError:  # Ended between the query and now.
             continue
-        if request.session.get(DEMO_SIGNIN_SESSION_KEY) != str(sign_in.pk):
-            request.session[DEMO_SIGNIN_SESSION_KEY] = str(sign_in.pk)
+        if request.session.get(DEMO_SIGN_IN_SESSION_KEY) != str(sign_in.pk):
+            request.session[DEMO_SIGN_IN_SESSION_KEY] = str(sign_in.pk)
         return DemoCredentials(sign_in=sign_in, access=access, started_now=False)
-    pair = token_services.token_signin_start(
+    pair = token_services.token_sign_in_start(
         user=_user_row(user), request=_client_request(request=request, user_agent=DEMO_USER_AGENT)
     )
     sign_in = SignIn.objects.get(pk=AccessToken(pair.access)[SID_CLAIM])
-    request.session[DEMO_SIGNIN_SESSION_KEY] = str(sign_in.pk)
+    request.session[DEMO_SIGN_IN_SESSION_KEY] = str(sign_in.pk)
     return DemoCredentials(sign_in=sign_in, access=pair.access, started_now=True)
 
 
@@ -196,7 +196,7 @@ def revocation_experiment_run(*, request, user) -> ExperimentResult:
     """
     user = _user_row(user)
     session_key, session_sign_in = _second_session_start(request=request, user=user)
-    pair = token_services.token_signin_start(
+    pair = token_services.token_sign_in_start(
         user=user,
         request=_client_request(request=request, user_agent=EXPERIMENT_PAIR_USER_AGENT),
     )
@@ -208,8 +208,8 @@ def revocation_experiment_run(*, request, user) -> ExperimentResult:
     refresh_before = _refresh_valid(pair.refresh)
 
     started = time.perf_counter_ns()
-    account_services.signin_revoke(user=user, sign_in_id=session_sign_in.pk)
-    account_services.signin_revoke(user=user, sign_in_id=token_sign_in_id)
+    account_services.sign_in_revoke(user=user, sign_in_id=session_sign_in.pk)
+    account_services.sign_in_revoke(user=user, sign_in_id=token_sign_in_id)
     revoke_microseconds = (time.perf_counter_ns() - started) / 1000
     revoked_at = timezone.now()
     revoked_clock = time.perf_counter_ns()
@@ -284,7 +284,7 @@ def _session_probe(
     if settings.SESSION_ENGINE.endswith("signed_cookies"):
         # The cookie still verifies; the storefront learns of the revocation at the
         # session's next activity check, when it finds the SignIn ended.
-        state = _session_store()(session_key=session_key).get(SIGNIN_STATE_KEY) or {}
+        state = _session_store()(session_key=session_key).get(SIGN_IN_STATE_KEY) or {}
         seen = state.get("seen", int(time.time()))
         check_at = datetime.fromtimestamp(seen, tz=UTC) + timedelta(
             seconds=settings.SESSION_ACTIVITY_THROTTLE_SECONDS

@@ -12,7 +12,7 @@ from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.utils import timezone
 
-from accounts.sessions import SIGNIN_STATE_KEY, absolute_limit_seconds
+from accounts.sessions import SIGN_IN_STATE_KEY, absolute_limit_seconds
 
 from .formatting import duration_text, preview
 
@@ -123,7 +123,7 @@ class SessionRecord:
 
 
 def _app_deadlines(session) -> tuple[datetime | None, datetime | None]:
-    state = session.get(SIGNIN_STATE_KEY)
+    state = session.get(SIGN_IN_STATE_KEY)
     if not state:
         return None, None
     idle = datetime.fromtimestamp(state["seen"], tz=UTC) + timedelta(

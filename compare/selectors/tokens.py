@@ -18,7 +18,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from accounts.models import SignIn, User
 from api.housekeeping import token_table_stats
 from api.keys import ASYMMETRIC_ALGORITHMS
-from api.token_checks import signins_denied
+from api.token_checks import sign_ins_denied
 
 from .formatting import duration_text, preview
 
@@ -162,7 +162,7 @@ class TokenStorage:
     outstanding_rows: int
     usable_rows: int
     outstanding_bytes: int
-    live_token_signins: int
+    live_token_sign_ins: int
     tables: list[dict]
     denylist_on: bool
     denylist_entries: list[DenylistEntry]
@@ -186,7 +186,7 @@ def token_storage(*, user: User) -> TokenStorage:
                 user=user, kind=SignIn.Kind.TOKEN, ended_at__gte=now - window
             ).values_list("pk", "ended_at")
         )
-        denied = signins_denied(sign_in_ids=recently_ended)
+        denied = sign_ins_denied(sign_in_ids=recently_ended)
         entries = [
             DenylistEntry(
                 sign_in_id=str(pk),
@@ -199,7 +199,7 @@ def token_storage(*, user: User) -> TokenStorage:
         outstanding_rows=rows.count(),
         usable_rows=rows.filter(blacklistedtoken__isnull=True, expires_at__gt=now).count(),
         outstanding_bytes=rows.aggregate(total=Sum(Length("token")))["total"] or 0,
-        live_token_signins=SignIn.objects.filter(
+        live_token_sign_ins=SignIn.objects.filter(
             user=user, kind=SignIn.Kind.TOKEN, ended_at__isnull=True, expires_at__gt=now
         ).count(),
         tables=token_table_stats(),

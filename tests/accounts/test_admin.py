@@ -114,10 +114,10 @@ def test_staff_signing_themselves_out_everywhere_leaves_signed_out(staff_browser
 
 
 def test_staff_can_end_a_live_session_from_the_sign_in_list(staff_browser, customer_browser, user):
-    customer_signin = SignIn.objects.get(user=user)
+    customer_sign_in = SignIn.objects.get(user=user)
     response = staff_browser.post(
         reverse("admin:accounts_signin_changelist"),
-        {"action": "end_sign_ins", "_selected_action": [customer_signin.pk]},
+        {"action": "end_sign_ins", "_selected_action": [customer_sign_in.pk]},
     )
     assert response.status_code == 302
     assert me(customer_browser).status_code == 401

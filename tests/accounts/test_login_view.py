@@ -46,7 +46,7 @@ def test_sign_in_carries_the_anonymous_cart_into_the_users_cart(
     assert not Cart.objects.filter(user__isnull=True).exists()
 
 
-def test_sign_in_records_the_device_in_the_signin_index(client, user, password, session_store):
+def test_sign_in_records_the_device_in_the_sign_in_index(client, user, password, session_store):
     sign_in(client, user, password)
     sign_in_row = SignIn.objects.get(user=user)
     assert sign_in_row.kind == SignIn.Kind.SESSION
@@ -160,7 +160,7 @@ def test_logout_is_post_only(client, user, password):
     assert me(client).status_code == 200
 
 
-def test_logout_deletes_the_session_from_the_store_and_ends_the_signin(
+def test_logout_deletes_the_session_from_the_store_and_ends_the_sign_in(
     client, user, password, session_store
 ):
     sign_in(client, user, password)

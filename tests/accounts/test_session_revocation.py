@@ -131,7 +131,7 @@ def test_a_deactivation_made_behind_the_services_back_is_caught_at_the_next_acti
     assert me(laptop).status_code == 401
 
 
-def test_devices_lists_every_live_signin_with_browser_and_os(laptop, phone):
+def test_devices_lists_every_live_sign_in_with_browser_and_os(laptop, phone):
     html = laptop.get(reverse("accounts:devices")).content.decode()
     assert "Firefox 128.0 on Linux" in html
     assert "Mobile Safari 17.5 on iOS 17.5" in html
@@ -147,13 +147,13 @@ def test_devices_marks_this_device(laptop, user):
 
 
 def test_revoking_a_device_signs_it_out_at_once(laptop, phone, user):
-    phone_signin = SignIn.objects.get(user=user, session_key=session_key(phone))
-    response = laptop.post(reverse("accounts:device_revoke", args=[phone_signin.pk]))
+    phone_sign_in = SignIn.objects.get(user=user, session_key=session_key(phone))
+    response = laptop.post(reverse("accounts:device_revoke", args=[phone_sign_in.pk]))
     assert response["Location"] == reverse("accounts:devices")
     assert me(phone).status_code == 401
     assert me(laptop).status_code == 200
-    phone_signin.refresh_from_db()
-    assert phone_signin.end_reason == SignIn.EndReason.REVOKED
+    phone_sign_in.refresh_from_db()
+    assert phone_sign_in.end_reason == SignIn.EndReason.REVOKED
 
 
 def test_revoking_this_device_signs_it_out(laptop, user):
@@ -163,7 +163,7 @@ def test_revoking_this_device_signs_it_out(laptop, user):
     assert me(laptop).status_code == 401
 
 
-def test_another_users_signin_cannot_be_revoked(laptop, password, session_store):
+def test_another_users_sign_in_cannot_be_revoked(laptop, password, session_store):
     stranger = UserFactory(password=password)
     stranger_browser = Client()
     sign_in(stranger_browser, stranger, password)
@@ -184,10 +184,10 @@ def test_sign_out_everywhere_else_keeps_only_this_device(laptop, phone, user, pa
     assert SignIn.objects.filter(user=user, ended_at__isnull=True).count() == 1
 
 
-def test_devices_lists_api_token_signins_too(laptop, user):
+def test_devices_lists_api_token_sign_ins_too(laptop, user):
     from datetime import timedelta
 
-    services.signin_start(
+    services.sign_in_start(
         user=user,
         kind=SignIn.Kind.TOKEN,
         lifetime=timedelta(days=1),

@@ -356,7 +356,7 @@ def test_one_order_by_id(authed, catalog):
 # --- Sign-ins ---------------------------------------------------------------------------
 
 
-def test_sessions_list_every_live_signin_and_marks_the_current_one(
+def test_sessions_list_every_live_sign_in_and_marks_the_current_one(
     api, pair, user, password, session_store, settings
 ):
     from importlib import import_module
@@ -365,7 +365,7 @@ def test_sessions_list_every_live_signin_and_marks_the_current_one(
     store.create()
     browser = SignInFactory(user=user, session_key=store.session_key)
     obtain(api, user.email, password)
-    body = api.get(reverse("api:signin_list"), **bearer(pair["access"])).json()
+    body = api.get(reverse("api:sign_in_list"), **bearer(pair["access"])).json()
     assert len(body) == 3
     assert {s["kind"] for s in body} == {"session", "token"}
     (current,) = [s for s in body if s["current"]]
@@ -373,6 +373,6 @@ def test_sessions_list_every_live_signin_and_marks_the_current_one(
     assert str(browser.pk) in {s["id"] for s in body}
 
 
-def test_an_unknown_signin_id_is_a_404(authed, db):
-    url = reverse("api:signin_detail", args=["00000000-0000-0000-0000-000000000000"])
+def test_an_unknown_sign_in_id_is_a_404(authed, db):
+    url = reverse("api:sign_in_detail", args=["00000000-0000-0000-0000-000000000000"])
     assert authed.delete(url).status_code == 404

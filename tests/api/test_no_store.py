@@ -102,7 +102,7 @@ def test_every_api_answer_to_a_refused_token_is_not_stored(api, name, method):
 
 
 def test_signed_in_data_answers_are_not_stored(authed, user):
-    for name in ["me", "signin_list", "cart", "order_list"]:
+    for name in ["me", "sign_in_list", "cart", "order_list"]:
         response = authed.get(reverse(f"api:{name}"))
         assert response.status_code == 200
         assert_not_stored(response)

@@ -75,11 +75,11 @@ def test_one_idempotency_key_spans_both_edges(authed, user, product):
     assert retry.json()["id"] == order.pk
 
 
-def _browser_signin(user, settings):
+def _browser_sign_in(user, settings):
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store["_auth_user_id"] = str(user.pk)
     store.create()
-    sign_in = account_services.signin_start(
+    sign_in = account_services.sign_in_start(
         user=user,
         kind=SignIn.Kind.SESSION,
         lifetime=timedelta(hours=1),
@@ -91,28 +91,28 @@ def _browser_signin(user, settings):
 def test_a_browser_session_revoked_through_the_api_is_gone_from_the_store(
     authed, user, settings, session_store
 ):
-    store, sign_in = _browser_signin(user, settings)
-    assert authed.delete(reverse("api:signin_detail", args=[sign_in.pk])).status_code == 204
+    store, sign_in = _browser_sign_in(user, settings)
+    assert authed.delete(reverse("api:sign_in_detail", args=[sign_in.pk])).status_code == 204
     assert not store.exists(store.session_key)
 
 
-def test_a_token_signin_is_in_the_list_the_devices_page_reads(pair, user):
-    (sign_in,) = account_selectors.user_signins_live(user=user)
+def test_a_token_sign_in_is_in_the_list_the_devices_page_reads(pair, user):
+    (sign_in,) = account_selectors.user_sign_ins_live(user=user)
     assert str(sign_in.pk) == claims_of(pair["refresh"])["sid"]
     assert sign_in.kind == SignIn.Kind.TOKEN
 
 
-def test_a_token_signin_revoked_from_the_devices_page_cannot_refresh(api, pair, user):
+def test_a_token_sign_in_revoked_from_the_devices_page_cannot_refresh(api, pair, user):
     # What the devices page does: pick the sign-in from the live list and end it.
-    (sign_in,) = account_selectors.user_signins_live(user=user)
-    account_services.signin_end(sign_in=sign_in, reason=SignIn.EndReason.REVOKED)
+    (sign_in,) = account_selectors.user_sign_ins_live(user=user)
+    account_services.sign_in_end(sign_in=sign_in, reason=SignIn.EndReason.REVOKED)
     response = api.post(reverse("api:token_refresh"), {"refresh": pair["refresh"]}, format="json")
     assert response.status_code == 401
 
 
-def test_an_expired_token_signin_drops_out_of_both_lists(api, pair, user):
+def test_an_expired_token_sign_in_drops_out_of_both_lists(api, pair, user):
     SignIn.objects.filter(user=user).update(expires_at=timezone.now() - timedelta(seconds=1))
     # The access token itself lives until its own exp; the sign-in list no longer shows it.
-    assert api.get(reverse("api:signin_list"), **bearer(pair["access"])).json() == []
-    assert account_selectors.user_signins_live(user=user) == []
+    assert api.get(reverse("api:sign_in_list"), **bearer(pair["access"])).json() == []
+    assert account_selectors.user_sign_ins_live(user=user) == []
     assert SignIn.objects.get(user=user).end_reason == SignIn.EndReason.EXPIRED

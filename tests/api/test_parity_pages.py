@@ -81,7 +81,7 @@ def test_the_devices_page_lists_the_api_sign_in(pair, browser):
 
 
 def test_the_api_lists_the_browser_session(authed, browser):
-    kinds = [row["kind"] for row in authed.get(reverse("api:signin_list")).json()]
+    kinds = [row["kind"] for row in authed.get(reverse("api:sign_in_list")).json()]
     assert sorted(kinds) == ["session", "token"]
 
 
@@ -94,7 +94,7 @@ def test_revoking_the_api_sign_in_on_the_devices_page_kills_its_refresh_token(ap
 
 def test_revoking_the_browser_session_through_the_api_signs_the_browser_out(authed, browser, user):
     session = SignIn.objects.get(user=user, kind=SignIn.Kind.SESSION)
-    assert authed.delete(reverse("api:signin_detail", args=[session.pk])).status_code == 204
+    assert authed.delete(reverse("api:sign_in_detail", args=[session.pk])).status_code == 204
     assert storefront_me(browser).status_code == 401
 
 

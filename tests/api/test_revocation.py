@@ -7,7 +7,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts import services
 from accounts.models import SignIn
-from api.token_services import token_logout, token_signin_revoke
+from api.token_services import token_logout, token_sign_in_revoke
 from tests.support.api import bearer, claims_of, obtain
 from tests.support.factories import SignInFactory
 
@@ -22,7 +22,7 @@ def me(client, access):
     return client.get(reverse("api:me"), **bearer(access))
 
 
-def live_token_signins(user):
+def live_token_sign_ins(user):
     return SignIn.objects.filter(user=user, kind=SignIn.Kind.TOKEN, ended_at__isnull=True)
 
 
@@ -36,7 +36,7 @@ def test_reusing_a_rotated_refresh_token_is_a_401(api, pair):
     assert response.json()["code"] == "token_not_valid"
 
 
-def test_reusing_a_rotated_refresh_token_ends_every_token_signin_of_the_user(
+def test_reusing_a_rotated_refresh_token_ends_every_token_sign_in_of_the_user(
     api, pair, user, password
 ):
     elsewhere = obtain(api, user.email, password).json()
@@ -65,7 +65,9 @@ def test_logging_out_with_a_rotated_refresh_token_is_treated_as_reuse(api, pair,
     assert refresh(api, rotated["refresh"]).status_code == 401
 
 
-def test_refreshing_after_logout_is_refused_without_ending_other_signins(api, pair, user, password):
+def test_refreshing_after_logout_is_refused_without_ending_other_sign_ins(
+    api, pair, user, password
+):
     other = obtain(api, user.email, password).json()
     api.post(reverse("api:logout"), {"refresh": pair["refresh"]}, format="json")
     assert refresh(api, pair["refresh"]).status_code == 401
@@ -95,7 +97,7 @@ def test_password_change_through_the_api_kills_every_access_token_at_once(
     assert me(api, response.json()["access"]).status_code == 200
 
 
-def test_password_change_through_the_api_keeps_only_the_current_signin(api, pair, user, password):
+def test_password_change_through_the_api_keeps_only_the_current_sign_in(api, pair, user, password):
     other = obtain(api, user.email, password).json()
     response = change_password(api, pair["access"], password, "a-brand-new-passphrase")
     assert refresh(api, other["refresh"]).status_code == 401
@@ -135,16 +137,16 @@ def test_password_reset_ends_every_api_token(api, pair, user):
     assert refresh(api, pair["refresh"]).status_code == 401
 
 
-def test_ending_a_signin_blacklists_its_outstanding_refresh_tokens(api, pair, user):
+def test_ending_a_sign_in_blacklists_its_outstanding_refresh_tokens(api, pair, user):
     services.user_password_reset_complete(user=user, new_password="a-brand-new-passphrase")
     jti = claims_of(pair["refresh"])["jti"]
     assert BlacklistedToken.objects.filter(token__jti=jti).exists()
     assert not OutstandingToken.objects.filter(blacklistedtoken__isnull=True).exists()
 
 
-def test_the_api_registers_the_end_of_token_signins_with_the_core():
+def test_the_api_registers_the_end_of_token_sign_ins_with_the_core():
     # accounts.services ends every kind of sign-in; it reaches the tokens through this.
-    assert services.sign_in_enders[SignIn.Kind.TOKEN] is token_signin_revoke
+    assert services.sign_in_enders[SignIn.Kind.TOKEN] is token_sign_in_revoke
 
 
 # --- Deactivation, admin, sessions --------------------------------------------------------
@@ -165,7 +167,7 @@ def test_a_deleted_user_s_token_is_a_401(api, pair, user):
 def test_sign_out_everywhere_ends_the_user_s_tokens_too(api, pair, user):
     services.user_sign_out_everywhere(user=user, reason=SignIn.EndReason.ADMIN)
     assert refresh(api, pair["refresh"]).status_code == 401
-    assert not live_token_signins(user).exists()
+    assert not live_token_sign_ins(user).exists()
 
 
 def test_the_token_tables_are_in_the_admin(admin_client):
@@ -175,21 +177,21 @@ def test_the_token_tables_are_in_the_admin(admin_client):
         assert admin_client.get(url).status_code == 200
 
 
-def test_revoking_a_token_signin_from_the_sessions_list_kills_its_refresh_chain(
+def test_revoking_a_token_sign_in_from_the_sessions_list_kills_its_refresh_chain(
     api, authed, user, password
 ):
     other = obtain(api, user.email, password).json()
     other_sid = claims_of(other["refresh"])["sid"]
-    response = authed.delete(reverse("api:signin_detail", args=[other_sid]))
+    response = authed.delete(reverse("api:sign_in_detail", args=[other_sid]))
     assert response.status_code == 204
     assert refresh(api, other["refresh"]).status_code == 401
     assert SignIn.objects.get(pk=other_sid).end_reason == SignIn.EndReason.REVOKED
 
 
-def test_another_user_s_signin_cannot_be_revoked(api, authed, other_user, password):
+def test_another_user_s_sign_in_cannot_be_revoked(api, authed, other_user, password):
     theirs = obtain(api, other_user.email, password).json()
     sid = claims_of(theirs["refresh"])["sid"]
-    assert authed.delete(reverse("api:signin_detail", args=[sid])).status_code == 404
+    assert authed.delete(reverse("api:sign_in_detail", args=[sid])).status_code == 404
     assert refresh(api, theirs["refresh"]).status_code == 200
 
 
@@ -224,7 +226,7 @@ def test_with_the_denylist_stateless_mode_still_sees_deactivation(
 
 
 @pytest.mark.redis
-def test_the_denylist_spares_the_user_s_other_signins(
+def test_the_denylist_spares_the_user_s_other_sign_ins(
     api, pair, user, password, denylist, django_capture_on_commit_callbacks
 ):
     other = obtain(api, user.email, password).json()

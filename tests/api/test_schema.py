@@ -17,7 +17,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from api.token_services import token_signin_start
+from api.token_services import token_sign_in_start
 from tests.support.factories import CartLineFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +122,7 @@ class _SignInRequest:
 
 def fresh_access_token() -> str:
     """Sign a new user in: some generated requests end the sign-in or change the password."""
-    return token_signin_start(user=UserFactory(), request=_SignInRequest()).access
+    return token_sign_in_start(user=UserFactory(), request=_SignInRequest()).access
 
 
 # "Positive data acceptance" expects every schema-valid request to succeed. A few

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def _signed_in_user():
     user = UserFactory()
-    pair = token_services.token_signin_start(user=user, request=RequestFactory().post("/"))
+    pair = token_services.token_sign_in_start(user=user, request=RequestFactory().post("/"))
     return user, pair
 
 

@@ -29,7 +29,7 @@ def test_email_and_password_give_an_access_and_a_refresh_token(api, user, passwo
     assert me(api, response.json()["access"]).json() == {"id": user.pk, "email": user.email}
 
 
-def test_signing_in_records_a_token_signin_with_address_and_agent(api, user, password):
+def test_signing_in_records_a_token_sign_in_with_address_and_agent(api, user, password):
     obtain(api, user.email, password, REMOTE_ADDR="198.51.100.4", HTTP_USER_AGENT="curl/8.0")
     sign_in = SignIn.objects.get(user=user)
     assert sign_in.kind == SignIn.Kind.TOKEN
@@ -37,7 +37,7 @@ def test_signing_in_records_a_token_signin_with_address_and_agent(api, user, pas
     assert sign_in.user_agent == "curl/8.0"
 
 
-def test_tokens_carry_issuer_audience_signin_and_type(pair, user, settings):
+def test_tokens_carry_issuer_audience_sign_in_and_type(pair, user, settings):
     sign_in = SignIn.objects.get(user=user)
     for token, token_type in [(pair["access"], "access"), (pair["refresh"], "refresh")]:
         claims = claims_of(token)
@@ -136,7 +136,7 @@ def test_refresh_returns_a_new_pair_and_uses_the_old_refresh_token_up(api, pair)
     assert refresh(api, new["refresh"]).status_code == 200
 
 
-def test_refresh_keeps_the_signin_and_updates_when_it_was_last_seen(api, pair, user):
+def test_refresh_keeps_the_sign_in_and_updates_when_it_was_last_seen(api, pair, user):
     sign_in = SignIn.objects.get(user=user)
     SignIn.objects.filter(pk=sign_in.pk).update(last_seen_at=timezone.now() - timedelta(hours=1))
     new = refresh(api, pair["refresh"]).json()
@@ -184,7 +184,7 @@ def test_verify_refuses_a_rotated_refresh_token_without_ending_anything(api, pai
     assert SignIn.objects.get(user=user).ended_at is None
 
 
-def test_logout_blacklists_the_refresh_token_and_ends_the_signin(api, pair, user):
+def test_logout_blacklists_the_refresh_token_and_ends_the_sign_in(api, pair, user):
     response = api.post(reverse("api:logout"), {"refresh": pair["refresh"]}, format="json")
     assert response.status_code == 204
     sign_in = SignIn.objects.get(user=user)
@@ -199,7 +199,7 @@ def test_logging_out_twice_is_not_an_error(api, pair):
         assert response.status_code == 204
 
 
-def test_logout_all_ends_every_token_signin_but_not_browser_sessions(api, authed, user, password):
+def test_logout_all_ends_every_token_sign_in_but_not_browser_sessions(api, authed, user, password):
     other = obtain(api, user.email, password).json()
     browser = SignInFactory(user=user)
     assert authed.post(reverse("api:logout_all")).status_code == 204

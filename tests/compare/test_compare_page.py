@@ -16,7 +16,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from accounts import services
 from accounts.models import SignIn
 from api.keys import public_jwk
-from compare.services import DEMO_SIGNIN_SESSION_KEY, DEMO_USER_AGENT
+from compare.services import DEMO_SIGN_IN_SESSION_KEY, DEMO_USER_AGENT
 from tests.support.compare import compare_page
 from tests.support.storefront import session_key, sign_in
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 WHOLE_JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
 
 
-def demo_signins(user):
+def demo_sign_ins(user):
     return SignIn.objects.filter(user=user, kind=SignIn.Kind.TOKEN, user_agent=DEMO_USER_AGENT)
 
 
@@ -95,47 +95,47 @@ def test_a_remembered_session_shows_its_max_age(client, user, password):
     assert "Max-Age 14 days" in html
 
 
-def test_the_page_starts_one_token_signin_for_the_visitor_labelled_as_the_demo(browser, user):
+def test_the_page_starts_one_token_sign_in_for_the_visitor_labelled_as_the_demo(browser, user):
     compare_page(browser)
-    (demo,) = demo_signins(user)
+    (demo,) = demo_sign_ins(user)
     assert demo.ended_at is None
-    assert browser.session[DEMO_SIGNIN_SESSION_KEY] == str(demo.pk)
+    assert browser.session[DEMO_SIGN_IN_SESSION_KEY] == str(demo.pk)
 
 
-def test_the_demo_signin_is_recognisable_in_your_devices(browser, user):
+def test_the_demo_sign_in_is_recognisable_in_your_devices(browser, user):
     compare_page(browser)
     html = browser.get(reverse("accounts:devices")).content.decode()
     assert "comparison-demo-bot" in html
 
 
-def test_reloading_the_page_reuses_the_demo_signin_and_issues_no_refresh_token(browser, user):
+def test_reloading_the_page_reuses_the_demo_sign_in_and_issues_no_refresh_token(browser, user):
     compare_page(browser)
     compare_page(browser)
     compare_page(browser)
-    assert demo_signins(user).count() == 1
+    assert demo_sign_ins(user).count() == 1
     assert OutstandingToken.objects.filter(user=user).count() == 1
 
 
-def test_another_browser_of_the_same_user_is_shown_the_same_demo_signin(browser, user, password):
+def test_another_browser_of_the_same_user_is_shown_the_same_demo_sign_in(browser, user, password):
     compare_page(browser)
     laptop = Client()
     sign_in(laptop, user, password)
     compare_page(laptop)
-    (demo,) = demo_signins(user)
-    assert laptop.session[DEMO_SIGNIN_SESSION_KEY] == str(demo.pk)
+    (demo,) = demo_sign_ins(user)
+    assert laptop.session[DEMO_SIGN_IN_SESSION_KEY] == str(demo.pk)
 
 
-def test_a_new_demo_signin_starts_once_the_old_one_has_ended(browser, user):
+def test_a_new_demo_sign_in_starts_once_the_old_one_has_ended(browser, user):
     compare_page(browser)
-    old = demo_signins(user).get()
-    services.signin_revoke(user=user, sign_in_id=old.pk)
+    old = demo_sign_ins(user).get()
+    services.sign_in_revoke(user=user, sign_in_id=old.pk)
     compare_page(browser)
-    new = demo_signins(user).get(ended_at__isnull=True)
+    new = demo_sign_ins(user).get(ended_at__isnull=True)
     assert new.pk != old.pk
-    assert browser.session[DEMO_SIGNIN_SESSION_KEY] == str(new.pk)
+    assert browser.session[DEMO_SIGN_IN_SESSION_KEY] == str(new.pk)
 
 
-def test_the_session_keeps_the_demo_signin_id_and_no_token(browser):
+def test_the_session_keeps_the_demo_sign_in_id_and_no_token(browser):
     compare_page(browser)
     stored = json.dumps(dict(browser.session.items()), default=str)
     assert not re.search(r"eyJ[\w-]+\.eyJ", stored)
@@ -146,11 +146,11 @@ def test_the_page_never_prints_a_whole_token(browser):
     assert not WHOLE_JWT.search(html)
 
 
-def test_the_access_token_shown_belongs_to_the_visitor_and_the_demo_signin(browser, user):
+def test_the_access_token_shown_belongs_to_the_visitor_and_the_demo_sign_in(browser, user):
     html = compare_page(browser).content.decode()
     claims = pre_json(html, "access-claims")
     assert claims["user_id"] == str(user.pk)
-    assert claims["sid"] == str(demo_signins(user).get().pk)
+    assert claims["sid"] == str(demo_sign_ins(user).get().pk)
     assert claims["token_type"] == "access"
     assert pre_json(html, "access-header") == {"alg": "HS256", "typ": "JWT"}
 
@@ -276,9 +276,9 @@ def test_with_the_denylist_on_the_token_side_lists_the_visitors_entries(
     browser = Client()
     sign_in(browser, user, password)
     compare_page(browser)
-    demo = demo_signins(user).get()
+    demo = demo_sign_ins(user).get()
     with django_capture_on_commit_callbacks(execute=True):
-        services.signin_revoke(user=user, sign_in_id=demo.pk)
+        services.sign_in_revoke(user=user, sign_in_id=demo.pk)
     storage = compare_page(browser).context["token_storage"]
     assert [entry.sign_in_id for entry in storage.denylist_entries] == [str(demo.pk)]
     assert 0 < storage.denylist_entries[0].expires_in_seconds <= 311

@@ -24,7 +24,7 @@ def probes(response) -> dict:
     return {probe.credential: probe for probe in response.context["experiment"].probes}
 
 
-def experiment_signins(user):
+def experiment_sign_ins(user):
     return SignIn.objects.filter(
         user=user,
         user_agent__in=[EXPERIMENT_SESSION_USER_AGENT, EXPERIMENT_PAIR_USER_AGENT],
@@ -39,7 +39,7 @@ def test_the_experiment_needs_a_csrf_token(user):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(user)
     assert browser.post(reverse("compare_revocation")).status_code == 403
-    assert not experiment_signins(user).exists()
+    assert not experiment_sign_ins(user).exists()
 
 
 def test_the_page_s_form_carries_the_csrf_token(browser):
@@ -62,7 +62,7 @@ def test_the_revoked_session_is_refused_at_once(session_store, browser, user):
     probe = probes(run(browser))["session cookie"]
     assert not probe.works_after
     assert probe.usable_for_seconds == 0
-    session_sign_in = experiment_signins(user).get(kind=SignIn.Kind.SESSION)
+    session_sign_in = experiment_sign_ins(user).get(kind=SignIn.Kind.SESSION)
     assert session_sign_in.end_reason == SignIn.EndReason.REVOKED
 
 
@@ -78,7 +78,7 @@ def test_the_revoked_refresh_token_is_refused_at_once(browser, user):
     probe = probes(run(browser))["refresh token"]
     assert not probe.works_after
     assert "ended" in probe.answer_after
-    token_sign_in = experiment_signins(user).get(kind=SignIn.Kind.TOKEN)
+    token_sign_in = experiment_sign_ins(user).get(kind=SignIn.Kind.TOKEN)
     assert token_sign_in.end_reason == SignIn.EndReason.REVOKED
 
 
@@ -126,8 +126,8 @@ def test_the_visitor_s_own_session_carries_on(browser):
 def test_the_experiment_leaves_none_of_its_sign_ins_live(browser, user):
     run(browser)
     run(browser)
-    assert experiment_signins(user).count() == 4
-    assert not experiment_signins(user).filter(ended_at__isnull=True).exists()
+    assert experiment_sign_ins(user).count() == 4
+    assert not experiment_sign_ins(user).filter(ended_at__isnull=True).exists()
 
 
 def test_the_results_table_says_which_credential_still_works_and_for_how_long(browser):

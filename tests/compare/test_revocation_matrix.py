@@ -52,8 +52,8 @@ def admin_signs_out(admin_client, user):
     assert response.status_code == 302
 
 
-def revoke_token_signin(user, pair):
-    services.signin_revoke(user=user, sign_in_id=claims_of(pair["access"])["sid"])
+def revoke_token_sign_in(user, pair):
+    services.sign_in_revoke(user=user, sign_in_id=claims_of(pair["access"])["sid"])
 
 
 # --- Sessions in a server-side store (database, Redis) --------------------------------------
@@ -172,7 +172,7 @@ class TestAccessTokenWithDatabaseLookup:
 
     def test_a_stolen_access_token_outlives_the_victim_revoking_its_sign_in(self, user, password):
         pair = token_pair(user, password)
-        revoke_token_signin(user, pair)
+        revoke_token_sign_in(user, pair)
         assert api_me(pair["access"]).status_code == 200
         assert api_cart(pair["access"]).status_code == 200
 
@@ -184,7 +184,7 @@ class TestAccessTokenWithDatabaseLookup:
             "LEEWAY": 0,
         }
         pair = token_pair(user, password)
-        revoke_token_signin(user, pair)
+        revoke_token_sign_in(user, pair)
         assert api_me(pair["access"]).status_code == 200
         time.sleep(max(0.0, claims_of(pair["access"])["exp"] - time.time()) + 1.05)
         assert api_me(pair["access"]).status_code == 401
@@ -221,7 +221,7 @@ class TestStatelessAccessToken:
 
     def test_a_stolen_access_token_outlives_the_victim_revoking_its_sign_in(self, user, password):
         pair = token_pair(user, password)
-        revoke_token_signin(user, pair)
+        revoke_token_sign_in(user, pair)
         assert api_me(pair["access"]).status_code == 200
 
 
@@ -264,5 +264,5 @@ class TestAccessTokenWithTheDenylist:
     ):
         pair = token_pair(user, password)
         with django_capture_on_commit_callbacks(execute=True):
-            revoke_token_signin(user, pair)
+            revoke_token_sign_in(user, pair)
         assert api_me(pair["access"]).status_code == 401

@@ -12,7 +12,7 @@ from django.contrib.sessions.serializers import JSONSerializer
 from django.core import signing
 from django.urls import reverse
 
-from accounts.sessions import SIGNIN_STATE_KEY
+from accounts.sessions import SIGN_IN_STATE_KEY
 from fastpath.sessions import SNAPSHOT_KEY
 from tests.support.storefront import session_key, sign_in
 
@@ -100,7 +100,7 @@ def forged_session(user, *, key: str) -> str:
             "is_active": True,
             "at": 2**31,
         },
-        SIGNIN_STATE_KEY: {"id": "0" * 32, "at": 2**31, "seen": 2**31, "remember": True},
+        SIGN_IN_STATE_KEY: {"id": "0" * 32, "at": 2**31, "seen": 2**31, "remember": True},
     }
     return signing.dumps(
         session,

@@ -8,7 +8,7 @@ from importlib import import_module
 from django.conf import settings
 from django.urls import reverse
 
-from accounts.sessions import SIGNIN_STATE_KEY
+from accounts.sessions import SIGN_IN_STATE_KEY
 from fastpath.sessions import SNAPSHOT_KEY
 
 FIREFOX_ON_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -41,10 +41,10 @@ def session_exists(key: str | None) -> bool:
 def age_session(client, *, since_activity: int = 0, since_sign_in: int = 0) -> None:
     """Move the session's recorded activity and sign-in time this many seconds back."""
     session = client.session
-    state = dict(session[SIGNIN_STATE_KEY])
+    state = dict(session[SIGN_IN_STATE_KEY])
     state["seen"] -= since_activity
     state["at"] -= since_sign_in
-    session[SIGNIN_STATE_KEY] = state
+    session[SIGN_IN_STATE_KEY] = state
     if SNAPSHOT_KEY in session:
         # The fast path's snapshot of the user row is as old as the last activity.
         session[SNAPSHOT_KEY] = {**session[SNAPSHOT_KEY], "at": state["seen"]}

@@ -43,7 +43,7 @@ class Command(BaseCommand):
         # Redis counters expire by themselves.
         call_command("clearsessions")
         call_command("flushexpiredtokens", stdout=self.stdout)
-        services.signins_prune(retention=timedelta(days=retention_days))
+        services.sign_ins_prune(retention=timedelta(days=retention_days))
         lockout.counters_prune()
         self.stdout.write(f"{'table':<40} {'before':>10} {'after':>10}")
         for row in table_stats():

@@ -20,6 +20,7 @@ from django.test import RequestFactory
 
 from accounts import lockout
 from accounts.services import LoginLocked, credentials_authenticate
+from bench.processes import manage
 from tests.support.caches import redis_cache_settings
 from tests.support.counting_hasher import COUNTING_HASHERS, CountingMD5PasswordHasher
 from tests.support.services import TEST_REDIS_URL
@@ -133,15 +134,7 @@ def test_two_processes_together_check_at_most_the_limit(tmp_path, store):
     if store == "cache":
         env["REDIS_URL"] = TEST_REDIS_URL
         env["CACHE_KEY_PREFIX"] = f"test-lockout-{os.getpid()}-{time.time_ns()}"
-    migrate = subprocess.run(  # noqa: S603 - fixed arguments.
-        [sys.executable, "manage.py", "migrate", "-v0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert migrate.returncode == 0, migrate.stderr
+    manage("migrate", "-v0", env=env, check=True)
     email, password = "victim@example.com", "correct-horse-battery-staple"
     _guesser("setup", email, password, env=env)
     start_at = str(time.time() + 3)

@@ -3,8 +3,6 @@
 import hashlib
 import hmac
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import jwt
@@ -16,6 +14,7 @@ from django.core.management.base import SystemCheckError
 from django.urls import reverse
 
 from api.keys import public_jwk
+from bench.processes import manage
 from tests.support.api import b64url, bearer, claims_of, forge, header_of, make_key_pair, obtain
 
 pytestmark = pytest.mark.django_db
@@ -167,14 +166,7 @@ def _production_check(**env_overrides):
     }
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings.production", **PRODUCTION_ENV})
     env.update(env_overrides)
-    return subprocess.run(  # noqa: S603 - fixed arguments, our own manage.py.
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return manage("check", "--deploy", "--fail-level", "WARNING", env=env)
 
 
 @pytest.mark.parametrize("algorithm", ["RS256", "EdDSA"])

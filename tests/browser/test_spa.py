@@ -293,3 +293,28 @@ def test_every_screen_works_under_the_content_security_policy(client_tab, passwo
     client_tab.place_order()
 
     assert client_tab.csp_violations == []
+
+
+def test_a_refused_sign_in_shows_the_servers_message_once(client_tab):
+    client_tab.page.get_by_label("Email").fill(EMAIL)
+    client_tab.page.get_by_label("Password").fill("not-the-password")
+    client_tab.page.get_by_role("button", name="Sign in").click()
+
+    alert = client_tab.page.locator("#signin-error")
+    alert.filter(has_text="correct email and password").wait_for()
+    assert alert.inner_text().count("correct email and password") == 1
+
+
+def test_a_refused_cart_change_shows_each_message_once(client_tab, password):
+    client_tab.sign_in(password)
+    page = client_tab.page
+
+    page.get_by_label("Quantity of Blue Kettle").fill("6")  # one more than in stock
+    with page.expect_response(lambda response: response.url.endswith("/cart/items/")) as sent:
+        page.get_by_role("button", name="Add Blue Kettle to cart").click()
+    refusal = sent.value.json()
+
+    status = page.locator("#status.error")
+    status.wait_for()
+    assert refusal["errors"]["quantity"] == [refusal["detail"]]
+    assert status.inner_text().count(refusal["detail"]) == 1

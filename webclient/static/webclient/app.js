@@ -49,15 +49,21 @@ function money(amount) {
   return `$${amount}`;
 }
 
+/**
+ * The API's error as one sentence per message. Its ``detail`` repeats the first field
+ * message (api/exceptions.py), so each message is kept once, in the order first seen.
+ */
+function errorText(error) {
+  const messages = [error.message, ...Object.values(error.fieldErrors).flat()];
+  return [...new Set(messages)].join(" ");
+}
+
 /** Report a failed call: back to sign-in if the sign-in ended, the server's words otherwise. */
 function fail(error) {
   if (error instanceof SignedOut) {
     showSignIn(`${error.message} Please sign in again.`);
   } else if (error instanceof ApiError) {
-    const fields = Object.entries(error.fieldErrors)
-      .map(([field, messages]) => `${field}: ${[].concat(messages).join(" ")}`)
-      .join(" ");
-    say(fields ? `${error.message} ${fields}` : error.message, { error: true });
+    say(errorText(error), { error: true });
   } else {
     say("The server could not be reached. Check your connection and try again.", {
       error: true,
@@ -92,8 +98,7 @@ async function onSignIn(event) {
     await show("products");
   } catch (error) {
     if (error instanceof ApiError) {
-      const fields = Object.values(error.fieldErrors).flat().join(" ");
-      $("signin-error").textContent = fields ? `${error.message} ${fields}` : error.message;
+      $("signin-error").textContent = errorText(error);
     } else {
       $("signin-error").textContent = "The server could not be reached.";
     }

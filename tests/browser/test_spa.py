@@ -318,3 +318,30 @@ def test_a_refused_cart_change_shows_each_message_once(client_tab, password):
     status.wait_for()
     assert refusal["errors"]["quantity"] == [refusal["detail"]]
     assert status.inner_text().count(refusal["detail"]) == 1
+
+
+def test_the_cart_count_is_zero_once_the_order_is_placed(client_tab, password):
+    from playwright.sync_api import expect
+
+    client_tab.sign_in(password)
+    client_tab.add_to_cart("Blue Kettle", 2)
+    assert client_tab.page.locator("#cart-count").inner_text() == "2"
+
+    client_tab.place_order()
+
+    expect(client_tab.page.locator("#cart-count")).to_have_text("0")
+
+
+def test_signing_in_counts_the_cart_the_server_already_holds(
+    client_tab, shopper, catalog, password
+):
+    from playwright.sync_api import expect
+
+    from shop.services import cart_add_item, cart_get_or_create_for_user
+
+    cart = cart_get_or_create_for_user(user=shopper)
+    cart_add_item(cart=cart, product=catalog["teapot"], quantity=3)
+
+    client_tab.sign_in(password)
+
+    expect(client_tab.page.locator("#cart-count")).to_have_text("3")

@@ -95,7 +95,8 @@ async function onSignIn(event) {
     $("shop-view").hidden = false;
     $("account").hidden = false;
     say("Signed in.");
-    await show("products");
+    // The cart may hold lines from an earlier visit (or the storefront): count them.
+    await Promise.all([show("products"), refreshCart()]);
   } catch (error) {
     if (error instanceof ApiError) {
       $("signin-error").textContent = errorText(error);
@@ -258,6 +259,15 @@ async function loadCart() {
   renderCart(await api("/cart/"));
 }
 
+/** Show the server's cart as it is now (the tab's count too), reporting a failure. */
+async function refreshCart() {
+  try {
+    await loadCart();
+  } catch (error) {
+    fail(error);
+  }
+}
+
 function renderCart(cart) {
   renderCartCount(cart);
   const rows = cart.lines.map((line) => {
@@ -352,6 +362,8 @@ async function placeOrder() {
     state.checkoutKey = null;
     say(`Order #${order.id} placed: ${money(order.total)}.`);
     await show("orders");
+    // The order emptied the cart on the server; show that, not the count from before.
+    await refreshCart();
   } catch (error) {
     // A refused order (stock, empty cart) ends this attempt; a network failure does not,
     // so clicking again retries it with the same key.

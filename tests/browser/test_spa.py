@@ -320,6 +320,12 @@ def test_a_refused_cart_change_shows_each_message_once(client_tab, password):
     assert status.inner_text().count(refusal["detail"]) == 1
 
 
+@pytest.fixture
+def two_pages_of_products(catalog):
+    """Enough products for the API's second page (20 a page): 21 with the catalog's two."""
+    return ProductFactory.create_batch(19)
+
+
 def test_the_cart_count_is_zero_once_the_order_is_placed(client_tab, password):
     from playwright.sync_api import expect
 
@@ -345,3 +351,27 @@ def test_signing_in_counts_the_cart_the_server_already_holds(
     client_tab.sign_in(password)
 
     expect(client_tab.page.locator("#cart-count")).to_have_text("3")
+
+
+DISABLED_LOOK = "el => [getComputedStyle(el).opacity, getComputedStyle(el).cursor]"
+
+
+def test_the_page_buttons_are_disabled_and_look_it_at_either_end(
+    two_pages_of_products, client_tab, password
+):
+    client_tab.sign_in(password)
+    page = client_tab.page
+    previous = page.get_by_role("button", name="Previous")
+    following = page.get_by_role("button", name="Next")
+    page.get_by_text("Page 1 · 21 products").wait_for()
+
+    assert previous.is_disabled()
+    assert following.is_enabled()
+    assert previous.evaluate(DISABLED_LOOK) != following.evaluate(DISABLED_LOOK)
+
+    following.click()
+    page.get_by_text("Page 2 · 21 products").wait_for()
+
+    assert following.is_disabled()
+    assert previous.is_enabled()
+    assert following.evaluate(DISABLED_LOOK) != previous.evaluate(DISABLED_LOOK)

@@ -72,8 +72,8 @@ def browser():
 class Client:
     """One browser tab on the client, with the API traffic it has seen."""
 
-    def __init__(self, browser, live_server):
-        self.context = browser.new_context()
+    def __init__(self, browser, live_server, **context_options):
+        self.context = browser.new_context(**context_options)
         self.context.set_default_timeout(10_000)
         self.page = self.context.new_page()
         self.base_url = live_server.url
@@ -375,3 +375,27 @@ def test_the_page_buttons_are_disabled_and_look_it_at_either_end(
     assert following.is_disabled()
     assert previous.is_enabled()
     assert following.evaluate(DISABLED_LOOK) != previous.evaluate(DISABLED_LOOK)
+
+
+@pytest.fixture
+def far_from_utc_tab(browser, live_server, shopper):
+    """A tab on the client in a browser set to UTC+14, where the calendar day differs."""
+    tab = Client(browser, live_server, timezone_id="Pacific/Kiritimati")
+    yield tab.open()
+    tab.context.close()
+
+
+def test_an_order_shows_the_same_date_in_the_client_and_the_storefront(
+    far_from_utc_tab, storefront, password
+):
+    # The site's time zone, as on the storefront, not the browser's.
+    client_tab = far_from_utc_tab
+    client_tab.sign_in(password)
+    client_tab.add_to_cart("Blue Kettle")
+    order = client_tab.place_order()
+    in_client = client_tab.page.locator("#orders-body tr").first.locator("time").inner_text()
+
+    storefront.goto(client_tab.base_url + reverse("shop:order_list"))
+    row = storefront.get_by_role("row", name=re.compile(re.escape(order)))
+
+    assert row.locator("time").inner_text() == in_client

@@ -58,6 +58,14 @@ function errorText(error) {
   return [...new Set(messages)].join(" ");
 }
 
+/** An ISO timestamp as the storefront renders it, "Y-m-d H:i" in UTC (the site's TIME_ZONE). */
+function placedAt(iso) {
+  const date = new Date(iso);
+  const two = (number) => String(number).padStart(2, "0");
+  const day = `${date.getUTCFullYear()}-${two(date.getUTCMonth() + 1)}-${two(date.getUTCDate())}`;
+  return `${day} ${two(date.getUTCHours())}:${two(date.getUTCMinutes())}`;
+}
+
 /** Report a failed call: back to sign-in if the sign-in ended, the server's words otherwise. */
 function fail(error) {
   if (error instanceof SignedOut) {
@@ -380,7 +388,7 @@ async function loadOrders() {
       "tr",
       { dataset: { orderId: order.id } },
       h("th", { scope: "row" }, `Order #${order.id}`),
-      h("td", {}, h("time", { datetime: order.created_at }, new Date(order.created_at).toLocaleString())),
+      h("td", {}, h("time", { datetime: order.created_at }, placedAt(order.created_at))),
       h("td", {}, order.lines.map((line) => `${line.quantity} × ${line.product_name}`).join(", ")),
       h("td", {}, order.status),
       h("td", { class: "num" }, money(order.total)),

@@ -1,8 +1,21 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from accounts.views import AdminLoginView
 from api.views import jwks
+
+
+class FaviconView(RedirectView):
+    """Send browsers that ask for /favicon.ico on their own to the site's static icon."""
+
+    # Temporary: the static file's hashed name changes whenever the icon does.
+    permanent = False
+
+    def get_redirect_url(self, *args, **kwargs):
+        return static("favicon.svg")
+
 
 urlpatterns = [
     # The admin signs in through the storefront's lockout and sign-in bookkeeping; this
@@ -12,6 +25,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("app/", include("webclient.urls")),
     path(".well-known/jwks.json", jwks, name="jwks"),
+    path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("accounts/", include("accounts.urls")),
     path("compare/", include("compare.urls")),
     path("", include("shop.urls")),

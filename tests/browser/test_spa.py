@@ -72,8 +72,8 @@ def browser():
 class Client:
     """One browser tab on the client, with the API traffic it has seen."""
 
-    def __init__(self, browser, live_server):
-        self.context = browser.new_context()
+    def __init__(self, browser, live_server, **context_options):
+        self.context = browser.new_context(**context_options)
         self.context.set_default_timeout(10_000)
         self.page = self.context.new_page()
         self.base_url = live_server.url
@@ -293,3 +293,109 @@ def test_every_screen_works_under_the_content_security_policy(client_tab, passwo
     client_tab.place_order()
 
     assert client_tab.csp_violations == []
+
+
+def test_a_refused_sign_in_shows_the_servers_message_once(client_tab):
+    client_tab.page.get_by_label("Email").fill(EMAIL)
+    client_tab.page.get_by_label("Password").fill("not-the-password")
+    client_tab.page.get_by_role("button", name="Sign in").click()
+
+    alert = client_tab.page.locator("#signin-error")
+    alert.filter(has_text="correct email and password").wait_for()
+    assert alert.inner_text().count("correct email and password") == 1
+
+
+def test_a_refused_cart_change_shows_each_message_once(client_tab, password):
+    client_tab.sign_in(password)
+    page = client_tab.page
+
+    page.get_by_label("Quantity of Blue Kettle").fill("6")  # one more than in stock
+    with page.expect_response(lambda response: response.url.endswith("/cart/items/")) as sent:
+        page.get_by_role("button", name="Add Blue Kettle to cart").click()
+    refusal = sent.value.json()
+
+    status = page.locator("#status.error")
+    status.wait_for()
+    assert refusal["errors"]["quantity"] == [refusal["detail"]]
+    assert status.inner_text().count(refusal["detail"]) == 1
+
+
+@pytest.fixture
+def two_pages_of_products(catalog):
+    """Enough products for the API's second page (20 a page): 21 with the catalog's two."""
+    return ProductFactory.create_batch(19)
+
+
+def test_the_cart_count_is_zero_once_the_order_is_placed(client_tab, password):
+    from playwright.sync_api import expect
+
+    client_tab.sign_in(password)
+    client_tab.add_to_cart("Blue Kettle", 2)
+    assert client_tab.page.locator("#cart-count").inner_text() == "2"
+
+    client_tab.place_order()
+
+    expect(client_tab.page.locator("#cart-count")).to_have_text("0")
+
+
+def test_signing_in_counts_the_cart_the_server_already_holds(
+    client_tab, shopper, catalog, password
+):
+    from playwright.sync_api import expect
+
+    from shop.services import cart_add_item, cart_get_or_create_for_user
+
+    cart = cart_get_or_create_for_user(user=shopper)
+    cart_add_item(cart=cart, product=catalog["teapot"], quantity=3)
+
+    client_tab.sign_in(password)
+
+    expect(client_tab.page.locator("#cart-count")).to_have_text("3")
+
+
+DISABLED_LOOK = "el => [getComputedStyle(el).opacity, getComputedStyle(el).cursor]"
+
+
+def test_the_page_buttons_are_disabled_and_look_it_at_either_end(
+    two_pages_of_products, client_tab, password
+):
+    client_tab.sign_in(password)
+    page = client_tab.page
+    previous = page.get_by_role("button", name="Previous")
+    following = page.get_by_role("button", name="Next")
+    page.get_by_text("Page 1 · 21 products").wait_for()
+
+    assert previous.is_disabled()
+    assert following.is_enabled()
+    assert previous.evaluate(DISABLED_LOOK) != following.evaluate(DISABLED_LOOK)
+
+    following.click()
+    page.get_by_text("Page 2 · 21 products").wait_for()
+
+    assert following.is_disabled()
+    assert previous.is_enabled()
+    assert following.evaluate(DISABLED_LOOK) != previous.evaluate(DISABLED_LOOK)
+
+
+@pytest.fixture
+def far_from_utc_tab(browser, live_server, shopper):
+    """A tab on the client in a browser set to UTC+14, where the calendar day differs."""
+    tab = Client(browser, live_server, timezone_id="Pacific/Kiritimati")
+    yield tab.open()
+    tab.context.close()
+
+
+def test_an_order_shows_the_same_date_in_the_client_and_the_storefront(
+    far_from_utc_tab, storefront, password
+):
+    # The site's time zone, as on the storefront, not the browser's.
+    client_tab = far_from_utc_tab
+    client_tab.sign_in(password)
+    client_tab.add_to_cart("Blue Kettle")
+    order = client_tab.place_order()
+    in_client = client_tab.page.locator("#orders-body tr").first.locator("time").inner_text()
+
+    storefront.goto(client_tab.base_url + reverse("shop:order_list"))
+    row = storefront.get_by_role("row", name=re.compile(re.escape(order)))
+
+    assert row.locator("time").inner_text() == in_client

@@ -49,15 +49,29 @@ function money(amount) {
   return `$${amount}`;
 }
 
+/**
+ * The API's error as one sentence per message. Its ``detail`` repeats the first field
+ * message (api/exceptions.py), so each message is kept once, in the order first seen.
+ */
+function errorText(error) {
+  const messages = [error.message, ...Object.values(error.fieldErrors).flat()];
+  return [...new Set(messages)].join(" ");
+}
+
+/** An ISO timestamp as the storefront renders it, "Y-m-d H:i" in UTC (the site's TIME_ZONE). */
+function placedAt(iso) {
+  const date = new Date(iso);
+  const two = (number) => String(number).padStart(2, "0");
+  const day = `${date.getUTCFullYear()}-${two(date.getUTCMonth() + 1)}-${two(date.getUTCDate())}`;
+  return `${day} ${two(date.getUTCHours())}:${two(date.getUTCMinutes())}`;
+}
+
 /** Report a failed call: back to sign-in if the sign-in ended, the server's words otherwise. */
 function fail(error) {
   if (error instanceof SignedOut) {
     showSignIn(`${error.message} Please sign in again.`);
   } else if (error instanceof ApiError) {
-    const fields = Object.entries(error.fieldErrors)
-      .map(([field, messages]) => `${field}: ${[].concat(messages).join(" ")}`)
-      .join(" ");
-    say(fields ? `${error.message} ${fields}` : error.message, { error: true });
+    say(errorText(error), { error: true });
   } else {
     say("The server could not be reached. Check your connection and try again.", {
       error: true,
@@ -89,11 +103,11 @@ async function onSignIn(event) {
     $("shop-view").hidden = false;
     $("account").hidden = false;
     say("Signed in.");
-    await show("products");
+    // The cart may hold lines from an earlier visit (or the storefront): count them.
+    await Promise.all([show("products"), refreshCart()]);
   } catch (error) {
     if (error instanceof ApiError) {
-      const fields = Object.values(error.fieldErrors).flat().join(" ");
-      $("signin-error").textContent = fields ? `${error.message} ${fields}` : error.message;
+      $("signin-error").textContent = errorText(error);
     } else {
       $("signin-error").textContent = "The server could not be reached.";
     }
@@ -253,6 +267,15 @@ async function loadCart() {
   renderCart(await api("/cart/"));
 }
 
+/** Show the server's cart as it is now (the tab's count too), reporting a failure. */
+async function refreshCart() {
+  try {
+    await loadCart();
+  } catch (error) {
+    fail(error);
+  }
+}
+
 function renderCart(cart) {
   renderCartCount(cart);
   const rows = cart.lines.map((line) => {
@@ -347,6 +370,8 @@ async function placeOrder() {
     state.checkoutKey = null;
     say(`Order #${order.id} placed: ${money(order.total)}.`);
     await show("orders");
+    // The order emptied the cart on the server; show that, not the count from before.
+    await refreshCart();
   } catch (error) {
     // A refused order (stock, empty cart) ends this attempt; a network failure does not,
     // so clicking again retries it with the same key.
@@ -363,7 +388,7 @@ async function loadOrders() {
       "tr",
       { dataset: { orderId: order.id } },
       h("th", { scope: "row" }, `Order #${order.id}`),
-      h("td", {}, h("time", { datetime: order.created_at }, new Date(order.created_at).toLocaleString())),
+      h("td", {}, h("time", { datetime: order.created_at }, placedAt(order.created_at))),
       h("td", {}, order.lines.map((line) => `${line.quantity} × ${line.product_name}`).join(", ")),
       h("td", {}, order.status),
       h("td", { class: "num" }, money(order.total)),

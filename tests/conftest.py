@@ -32,8 +32,6 @@ def pytest_runtest_setup(item):
 def pytest_generate_tests(metafunc):
     # Every revocation, lifetime and outage guarantee must hold with the fast path on and off.
     if metafunc.definition.get_closest_marker("both_paths"):
-        if "auth_path" not in metafunc.fixturenames:
-            metafunc.fixturenames.append("auth_path")
         metafunc.parametrize("auth_path", ["stock", "fast"], indirect=True)
 
 
@@ -49,13 +47,21 @@ def fast_path_on(settings) -> None:
             setattr(settings, name, value)
 
 
-@pytest.fixture
-def auth_path(request, settings):
-    """The settings of one path: "stock" (the defaults) or "fast" (AUTH_FAST_PATH=1)."""
+@pytest.fixture(autouse=True)
+def auth_path(request):
+    """
+    The settings of one path: "stock" (the defaults) or "fast" (AUTH_FAST_PATH=1); None for
+    tests not marked ``both_paths``.
+
+    Autouse, so that it is set up before the test's own fixtures (which may sign browsers
+    in): a name only appended to ``metafunc.fixturenames`` is parametrized but never set up.
+    """
+    if not hasattr(request, "param"):
+        return None
     from django.conf import settings as live
 
     if request.param == "fast":
-        fast_path_on(settings)
+        fast_path_on(request.getfixturevalue("settings"))
     elif live.AUTH_FAST_PATH:
         pytest.fail("AUTH_FAST_PATH=1 is set: the stock runs of both_paths tests cannot be stock")
     return request.param

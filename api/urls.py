@@ -1,4 +1,4 @@
-from django.urls import path, register_converter
+from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
@@ -33,4 +33,6 @@ urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="api:schema", metadata_class=None),
         name="docs",
     ),
+    # Last: any other path is a JSON 404, with DEBUG on too (see the view).
+    re_path(r"^.*$", views.endpoint_not_found, name="not_found"),
 ]

@@ -11,7 +11,9 @@ TokenError) are turned into responses by api.exceptions, never caught here.
 
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
+from django.urls import Resolver404, resolve
 from django.views.decorators.cache import cache_control
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -22,6 +24,7 @@ from rest_framework.views import APIView
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import SignIn
+from config import errors
 from shop import selectors, services
 from shop.models import Product
 
@@ -390,3 +393,25 @@ class OrderDetailView(APIView):
         return Response(
             s.OrderOutput(selectors.order_get(user=request_account(request), pk=pk)).data
         )
+
+
+@csrf_exempt  # it changes nothing; a POST to a mistyped path must learn that, not about CSRF
+def endpoint_not_found(request):
+    """
+    Every other path under /api/: a JSON 404 whatever DEBUG says (api/urls.py ends with it).
+
+    A path that only lacks its trailing slash is named in the answer. Django's
+    CommonMiddleware would redirect it instead, which drops a POST's body, and with DEBUG
+    on it raises for a POST.
+    """
+    detail = errors.NOT_FOUND.detail
+    if not request.path_info.endswith("/") and _resolves_to_an_endpoint(request.path_info + "/"):
+        detail += f" Did you mean {request.path}/ (with a trailing slash)?"
+    return JsonResponse({"detail": detail, "code": errors.NOT_FOUND.code}, status=404)
+
+
+def _resolves_to_an_endpoint(path: str) -> bool:
+    try:
+        return resolve(path).view_name != "api:not_found"
+    except Resolver404:
+        return False

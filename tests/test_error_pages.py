@@ -54,6 +54,7 @@ urlpatterns = [
     path("api/crash/", _crash),
     path("api/forbidden/", _forbidden),
     path("api/locked/", _locked_out),
+    path("api/suspicious/", _suspicious),
     path("api/outage/", _outage),
     *config.urls.urlpatterns,
 ]
@@ -183,6 +184,36 @@ def test_api_paths_get_json_error_bodies(client, url, status, code):
     assert response.json()["code"] == code
     assert response.json()["detail"]
     assert_leaks_nothing(response.content.decode())
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "status", "code"),
+    [
+        ("get", "/api/no-such-endpoint/", 404, "not_found"),
+        ("get", "/api/crash/", 500, "server_error"),
+        ("get", "/api/forbidden/", 403, "permission_denied"),
+        ("get", "/api/suspicious/", 400, "bad_request"),
+        ("get", "/api/auth/token/", 405, "method_not_allowed"),
+        # Without the slash Django's CommonMiddleware would raise (DEBUG) or redirect a POST.
+        ("post", "/api/auth/token", 404, "not_found"),
+    ],
+)
+def test_api_paths_get_json_errors_with_debug_on_too(client, settings, method, url, status, code):
+    settings.DEBUG = True  # what make run serves: Django's own error pages there are HTML
+    response = getattr(client, method)(url, {}, content_type="application/json")
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == code
+    assert_leaks_nothing(response.content.decode())
+
+
+def test_a_path_missing_its_slash_is_told_where_the_endpoint_is(client, settings):
+    for debug in (False, True):
+        settings.DEBUG = debug
+        response = client.post("/api/auth/token", {}, content_type="application/json")
+        assert response.status_code == 404
+        assert "/api/auth/token/" in response.json()["detail"]
+        assert "Did you mean" not in client.post("/api/auth/nope").json()["detail"]
 
 
 def test_api_429_carries_retry_after_in_header_and_body(client):

@@ -45,6 +45,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Every answer under /api/ is Cache-Control: no-store (tokens, account data, errors).
     "api.middleware.ApiNoStoreMiddleware",
+    # JSON, not Django's HTML debug pages, for exceptions under /api/ when DEBUG is on.
+    "api.middleware.ApiJsonErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Django's session and authentication middleware, with the project's additions beside
     # them, one job each (accounts/middleware.py): a 503 while a store is down, no lookup

@@ -1,4 +1,5 @@
-# Everything runs inside .venv, created on first use from the machine's python3.11.
+# Everything runs inside .venv, created on first use from the machine's python3 (3.11 or
+# newer; scripts/preflight.py checks). PYTHON=python3.12 picks another one.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -13,12 +14,14 @@ help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(VENV)/.runtime: requirements.txt
+	@$(PYTHON) scripts/preflight.py
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements.txt
 	touch $@
 
 $(VENV)/.dev: requirements.txt requirements-dev.txt
+	@$(PYTHON) scripts/preflight.py
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements-dev.txt
@@ -30,9 +33,17 @@ migrate: $(VENV)/.runtime  ## Apply database migrations.
 seed: migrate  ## Load the demo catalog and accounts (idempotent).
 	$(PY) manage.py seed_demo
 
-run: seed  ## Install, migrate, seed and serve the site on http://$(HOST):$(PORT).
+# The port is checked first, so a busy one is reported before anything is installed.
+run: run-port-free seed  ## Install, migrate, seed and serve the site (PORT=8000, HOST=127.0.0.1).
 	@$(PY) manage.py demo_banner --url http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+unlock: migrate  ## Clear sign-in lockouts (EMAIL=alice@example.com for one account only).
+	$(PY) manage.py lockout_clear $(if $(EMAIL),--email $(EMAIL))
+
+.PHONY: run-port-free unlock
+run-port-free:
+	@$(PYTHON) scripts/preflight.py --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.dev  ## Install the test tools and run the whole suite.
 	$(PY) -m pytest $(PYTEST_ARGS)

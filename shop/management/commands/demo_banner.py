@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 
@@ -12,15 +13,27 @@ class Command(BaseCommand):
 
     def handle(self, *args, url, **options):
         base = url.rstrip("/")
+        pages = [
+            ("Storefront", reverse("shop:catalog"), "sessions, CSRF, your devices"),
+            ("Compare", reverse("compare"), "start here: both models side by side"),
+            ("Browser app", reverse("webclient:app"), "a JavaScript client of the API"),
+            ("API docs", reverse("api:docs"), "Swagger UI; the schema is /api/schema/"),
+            ("Admin", reverse("admin:index"), "as " + DEMO_ADMIN["email"]),
+        ]
+        width = max(len(name) for name, _, _ in pages)
+        url_width = max(len(base + path) for _, path, _ in pages)
+        debug = "on" if settings.DEBUG else "off"
         lines = [
             "",
-            "Sessions vs JWT shop",
-            f"  Storefront  {base}{reverse('shop:catalog')}",
-            f"  API docs    {base}{reverse('api:docs')}",
-            f"  Admin       {base}{reverse('admin:index')}",
-            "Demo sign-ins (password for all: " + DEMO_PASSWORD + ")",
+            f"Sessions vs JWT shop (DEBUG {debug}; Ctrl-C stops)",
+            *(
+                f"  {name:<{width}}  {base + path:<{url_width}}  {what}"
+                for name, path, what in pages
+            ),
+            f"Demo sign-ins, all with the password {DEMO_PASSWORD} (demo data only):",
             *(f"  {user['email']}" for user in DEMO_USERS),
             f"  {DEMO_ADMIN['email']} (staff, admin site)",
+            "Locked out by wrong passwords? make unlock (details: manage.py lockout_clear --help)",
             "",
         ]
         self.stdout.write("\n".join(lines))

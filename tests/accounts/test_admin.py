@@ -8,7 +8,7 @@ from accounts.models import SignIn
 from tests.support.factories import UserFactory
 from tests.support.storefront import me, sign_in
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.both_paths]
 
 NEW_PASSWORD = "another-long-passphrase-77"
 

@@ -12,7 +12,7 @@ from accounts import selectors, services
 from accounts.models import SignIn
 from tests.support.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.both_paths]
 
 
 def _session_for(user, settings) -> SessionBase:

@@ -11,7 +11,7 @@ from accounts.models import SignIn
 from compare.services import EXPERIMENT_PAIR_USER_AGENT, EXPERIMENT_SESSION_USER_AGENT
 from tests.support.storefront import me, sign_in
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.both_paths]
 
 
 def run(client):

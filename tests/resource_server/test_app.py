@@ -155,6 +155,18 @@ def test_whoami_answers_with_the_claims_of_a_valid_access_token(server, signer_n
     assert "hash_password" not in body
 
 
+def test_every_answer_of_the_resource_server_is_not_stored(server, rsa_signer):
+    # RFC 6749 §5.1 for the claims it answers with, and for its refusals too.
+    answers = [
+        call(server, token=rsa_signer.token()),
+        call(server, token=rsa_signer.token(exp=int(time.time()) - 1)),
+        call(server),
+        call(server, path="/nowhere"),
+    ]
+    assert [status for status, _, _ in answers] == [200, 401, 401, 404]
+    assert {headers.get("Cache-Control") for _, headers, _ in answers} == {"no-store"}
+
+
 def test_healthz_needs_no_token(server):
     assert call(server, path="/healthz")[:3:2] == (200, {"status": "ok"})
 

@@ -1,7 +1,7 @@
 """
 Delete what has expired, for cron: one command for every table that grows with sign-ins.
 
-    15 3 * * *  cd /srv/shop && .venv/bin/python manage.py prune
+    15 * * * *  cd /srv/shop && .venv/bin/python manage.py prune
 
 It lives in the API app because it is the app that knows both halves: Django's sessions and
 the sign-in index (accounts) and simplejwt's token tables.

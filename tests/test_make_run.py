@@ -127,6 +127,7 @@ def served_with_debug_off(tmp_path):
 def test_debug_off_make_run_serves_every_url_its_banner_prints(served_with_debug_off):
     port, output = served_with_debug_off
     assert "DEBUG off" in output
+    assert "UserWarning" not in output  # such as WhiteNoise's about a missing STATIC_ROOT
     assert "alice@example.com" in output
     assert "demo-pass-2026" in output
     urls = re.findall(rf"http://127\.0\.0\.1:{port}/\S*", output)

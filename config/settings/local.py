@@ -68,7 +68,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
-# An empty directory of its own, so WhiteNoise does not warn about a missing STATIC_ROOT at
-# every start; collectstatic, never needed here, would write there.
-STATIC_ROOT = Path(env("STATIC_ROOT", default=str(LOCAL_STATE_DIR / "static")))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# No STATIC_ROOT unless one is given: nothing is collected here, and WhiteNoise would warn
+# at every start that the directory is missing.
+STATIC_ROOT = env("STATIC_ROOT", default=None)

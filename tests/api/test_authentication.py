@@ -12,8 +12,7 @@ from django.urls import reverse
 
 from accounts import services
 from api.keys import KeyedTokenBackend
-
-from .conftest import bearer
+from tests.support.api import bearer
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from api.keys import KeyedTokenBackend
 from api.token_checks import access_token_user
 from api.tokens import AccessToken
 from fastpath import jwt as fast_jwt
-from tests.api.conftest import bearer, obtain
+from tests.support.api import bearer, obtain
 
 pytestmark = [
     pytest.mark.django_db,

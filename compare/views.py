@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -24,6 +25,11 @@ def bench_results_path() -> Path:
     return Path(
         getattr(settings, "COMPARE_BENCH_RESULTS", settings.BASE_DIR / "bench/results/latest.json")
     )
+
+
+def comparison_doc_path() -> Path:
+    """The written comparison the page sums up: docs/comparison.md in the repository."""
+    return settings.BASE_DIR / "docs" / "comparison.md"
 
 
 def _context(request, *, session_cost) -> dict:
@@ -76,3 +82,12 @@ def revocation_experiment(request):
     context = _context(request, session_cost=session_cost)
     context["experiment"] = experiment
     return render(request, "compare/page.html", context)
+
+
+@require_safe
+def comparison_doc(request):
+    """Serve docs/comparison.md as it is in the repository, as Markdown text."""
+    return HttpResponse(
+        comparison_doc_path().read_text(encoding="utf-8"),
+        content_type="text/markdown; charset=utf-8",
+    )

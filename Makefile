@@ -41,7 +41,10 @@ run: run-port-free seed  ## Install, migrate, seed and serve the site (PORT=8000
 unlock: migrate  ## Clear sign-in lockouts (EMAIL=alice@example.com for one account only).
 	$(PY) manage.py lockout_clear $(if $(EMAIL),--email $(EMAIL))
 
-.PHONY: run-port-free unlock
+screenshots: $(VENV)/.dev  ## Regenerate docs/screenshots/*.png in Chromium (throwaway database, demo data).
+	$(PY) scripts/screenshots.py
+
+.PHONY: run-port-free unlock screenshots
 run-port-free:
 	@$(PYTHON) scripts/preflight.py --host $(HOST) --port $(PORT)
 

@@ -6,6 +6,8 @@ the script that regenerates them cannot drift apart.
 
 import re
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,3 +73,22 @@ def test_the_docs_show_exactly_the_screenshots_the_script_takes():
 
 def test_the_screenshots_folder_holds_only_what_the_script_takes():
     assert {path.name for path in OUTPUT.iterdir()} == set(SCREENSHOTS)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_script_retakes_every_screenshot(tmp_path):
+    """What ``make screenshots`` runs, into a folder of its own: the pictures can be retaken."""
+    result = subprocess.run(  # noqa: S603 - our own script, fixed arguments.
+        [sys.executable, str(ROOT / "scripts" / "screenshots.py"), "--output", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert {path.name for path in tmp_path.glob("*.png")} == set(SCREENSHOTS)
+    for name in SCREENSHOTS:
+        width, _ = png_size(tmp_path / name)
+        assert width >= 1000, name

@@ -317,3 +317,21 @@ def test_no_card_on_the_comparison_page_leaves_a_tall_blank(opened):
 
     # The card's own bottom padding and margins come to about 2 lines; allow 5.
     assert [(card, gap) for card, gap in gaps if gap > 120] == []
+
+
+HIDDEN_CODE = """
+() => Array.from(document.querySelectorAll('pre'))
+  .filter(block => block.scrollWidth > block.clientWidth + 1)
+  .map(block => [block.textContent.trim().slice(0, 40), block.scrollWidth - block.clientWidth])
+"""
+
+
+@pytest.mark.parametrize(
+    "opened",
+    [(name, width) for name in ["compare", "compare-experiment"] for width in WIDTHS],
+    ids=[f"{name}-{width}" for name in ["compare", "compare-experiment"] for width in WIDTHS],
+    indirect=True,
+)
+def test_no_claim_or_key_on_the_comparison_page_hides_its_end(opened):
+    # A token id is one long word; cut off at the box's edge it reads as the whole value.
+    assert opened.evaluate(HIDDEN_CODE) == []

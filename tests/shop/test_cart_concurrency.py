@@ -147,10 +147,13 @@ def _merge_racing_an_add(*, add_to: str) -> tuple[list[str], int | None]:
     services.cart_add_item(cart=source, product=product, quantity=2)
     added_to = {"user": target, "anonymous": source}[add_to]
 
+    # Loaded before the race, as a request loads its cart before it writes: loaded inside
+    # the thread, the add's own lookup could run after the merge and fail in this test.
+    merge_source, merge_target, add_cart = _fresh(source), _fresh(target), _fresh(added_to)
     outcomes = run_in_threads(
         [
-            lambda: services.cart_merge(source=_fresh(source), target=_fresh(target)),
-            lambda: services.cart_add_item(cart=_fresh(added_to), product=product, quantity=1),
+            lambda: services.cart_merge(source=merge_source, target=merge_target),
+            lambda: services.cart_add_item(cart=add_cart, product=product, quantity=1),
         ]
     )
 

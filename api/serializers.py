@@ -29,8 +29,28 @@ class CredentialsInput(serializers.Serializer):
     password = serializers.CharField(max_length=4096, trim_whitespace=False)
 
 
+class TokenObtainInput(CredentialsInput):
+    resource = serializers.CharField(
+        required=False,
+        allow_blank=True,  # Refused as invalid_target, as any unknown resource is.
+        max_length=2048,
+        trim_whitespace=False,
+        help_text="RFC 8707: the service the access token is for; without it, this API.",
+    )
+
+
 class RefreshInput(serializers.Serializer):
     refresh = serializers.CharField(trim_whitespace=False)
+
+
+class TokenRefreshInput(RefreshInput):
+    resource = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2048,
+        trim_whitespace=False,
+        help_text="RFC 8707: must name the resource the sign-in was granted for, if given.",
+    )
 
 
 class TokenInput(serializers.Serializer):

@@ -89,19 +89,23 @@ class PublicTokenView(APIView):
 class TokenObtainView(PublicTokenView):
     """
     Check the email and password, with the storefront's lockout, and start a token sign-in.
-    An unknown email, a wrong password and an inactive account get the same 400.
+    An unknown email, a wrong password and an inactive account get the same 400. With
+    ``resource`` (RFC 8707) the access tokens are for that service, not for this API.
     """
 
     @extend_schema(
-        request=s.CredentialsInput,
+        request=s.TokenObtainInput,
         responses={200: s.TokenPairOutput, 429: error_response(429)},
         tags=["auth"],
         summary="Sign in: trade email and password for an access and a refresh token",
     )
     def post(self, request):
-        data = _valid(s.CredentialsInput, request.data)
+        data = _valid(s.TokenObtainInput, request.data)
         pair = token_services.token_obtain(
-            request=request, email=data["email"], password=data["password"]
+            request=request,
+            email=data["email"],
+            password=data["password"],
+            resource=data.get("resource"),
         )
         return Response(s.TokenPairOutput(pair).data)
 
@@ -113,14 +117,15 @@ class TokenRefreshView(PublicTokenView):
     """
 
     @extend_schema(
-        request=s.RefreshInput,
+        request=s.TokenRefreshInput,
         responses={200: s.TokenPairOutput, 401: error_response(401)},
         tags=["auth"],
         summary="Rotate a refresh token: a new pair; the old refresh token is used up",
     )
     def post(self, request):
-        data = _valid(s.RefreshInput, request.data)
-        return Response(s.TokenPairOutput(token_services.token_refresh(raw=data["refresh"])).data)
+        data = _valid(s.TokenRefreshInput, request.data)
+        pair = token_services.token_refresh(raw=data["refresh"], resource=data.get("resource"))
+        return Response(s.TokenPairOutput(pair).data)
 
 
 class TokenVerifyView(PublicTokenView):

@@ -128,10 +128,11 @@ def fresh_access_token() -> str:
 # "Positive data acceptance" expects every schema-valid request to succeed. A few
 # operations may rightly refuse one because of the state of the data, which no schema can
 # describe: a wrong password, an empty cart, a product that does not exist or is out of
-# stock. For those operations only, and only for a 400 carrying one of these codes, the
-# check stands aside; any other refusal of valid data still fails the run.
+# stock; a ``resource`` the deployment's JWT_AUDIENCES does not name (invalid_target). For
+# those operations only, and only for a 400 carrying one of these codes, the check stands
+# aside; any other refusal of valid data still fails the run.
 STATE_REFUSALS = {
-    ("POST", "/api/auth/token/"): {"invalid_login"},
+    ("POST", "/api/auth/token/"): {"invalid_login", "invalid_target"},
     ("POST", "/api/auth/password/"): {"invalid_password"},
     ("POST", "/api/cart/items/"): {"does_not_exist", "insufficient_stock"},
     ("PATCH", "/api/cart/items/{id}/"): {"inactive", "insufficient_stock"},

@@ -334,3 +334,33 @@ def test_the_account_endpoints_are_in_the_schema(client):
     assert {"202", "400", "429"} <= set(paths["/api/auth/password-reset/"]["post"]["responses"])
     confirm = paths["/api/auth/password-reset/confirm/"]["post"]["responses"]
     assert {"204", "400"} <= set(confirm)
+
+
+# --- Any endpoint -------------------------------------------------------------------------
+
+
+ENDPOINTS = ["api:signup", "api:password_reset", "api:password_reset_confirm"]
+
+
+@pytest.mark.parametrize("name", ENDPOINTS)
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        ("{not json", "application/json", 400),
+        ("[]", "application/json", 400),
+        ('"text"', "application/json", 400),
+        ("email=kim%40example.com", "application/x-www-form-urlencoded", 415),
+    ],
+    ids=["malformed", "list", "string", "form"],
+)
+def test_a_body_that_is_not_a_json_object_is_a_4xx_json_error(
+    api, db, name, body, content_type, status
+):
+    response = api.post(reverse(name), body, content_type=content_type)
+
+    assert_error(response, status)
+
+
+@pytest.mark.parametrize("name", ENDPOINTS)
+def test_the_account_endpoints_answer_post_only(api, db, name):
+    assert_error(api.get(reverse(name)), 405)

@@ -13,13 +13,17 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.http import urlsafe_base64_decode
 
 from . import selectors
 from .lockout import (
+    PASSWORD_RESET,
     SIGNUP,
     address_attempt_record,
     login_attempt_begin,
@@ -30,6 +34,9 @@ from .lockout import LoginLocked as LoginLocked
 from .models import SignIn, User
 
 INVALID_CREDENTIALS_MESSAGE = "Please enter a correct email and password."
+INVALID_RESET_LINK_MESSAGE = (
+    "This password reset link is invalid or has expired; ask for a new one."
+)
 
 # The ids of the sign-ins ended inside a sign_in_end_tracking() block. The storefront's
 # middleware opens one per request, so that a request which ends its own sign-in (revoking
@@ -279,12 +286,66 @@ def user_password_change(*, user: User, new_password: str, keep: SignIn | None =
     _user_save(user=user, update_fields=["password"], keep=keep)
 
 
+def user_password_reset_request(*, request, email: str) -> None:
+    """
+    Email a password-reset link, made with Django's default_token_generator, to the active
+    account with this address, if there is one.
+
+    The request first counts against its address's limit and raises TooManyRequests past
+    it, whether or not the address has an account, so that neither the answer nor the limit
+    reveals which addresses have one, and one address can have only so many emails sent.
+    """
+    address_attempt_record(request=request, action=PASSWORD_RESET)
+    # Django's own reset form finds the accounts (active, with a usable password) and sends
+    # the email; the link opens the storefront's PasswordResetConfirmView.
+    form = PasswordResetForm({"email": User.objects.normalize_email_address(email)})
+    if form.is_valid():
+        form.save(
+            request=request,
+            use_https=request.is_secure(),
+            token_generator=default_token_generator,
+            email_template_name="accounts/password_reset_email.txt",
+            subject_template_name="accounts/password_reset_subject.txt",
+        )
+
+
 @transaction.atomic
 def user_password_reset_complete(*, user: User, new_password: str) -> None:
     """Set the password chosen through a reset link and end every sign-in of the user."""
     password_validation.validate_password(new_password, user)
     user.set_password(new_password)
     _user_save(user=user, update_fields=["password"])
+
+
+def _password_reset_user(*, uidb64: str, token: str) -> User | None:
+    # What Django's PasswordResetConfirmView.get_user() and its token check do.
+    try:
+        pk = User._meta.pk.to_python(urlsafe_base64_decode(uidb64).decode())
+        user = User._default_manager.get(pk=pk)
+    except (TypeError, ValueError, OverflowError, User.DoesNotExist, ValidationError):
+        return None
+    return user if default_token_generator.check_token(user, token) else None
+
+
+def user_password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> User:
+    """
+    Complete a reset from the ``uid`` and ``token`` of a reset link, as the storefront's
+    reset page does: user_password_reset_complete(), which ends every sign-in of the user.
+
+    Raise ValidationError on ``token`` (code ``invalid_reset_token``) for a link that is
+    malformed, names no account, has expired or was already used, and on ``new_password``
+    for a password the validators refuse (the link then still works).
+    """
+    user = _password_reset_user(uidb64=uidb64, token=token)
+    if user is None:
+        raise ValidationError(
+            {"token": ValidationError(INVALID_RESET_LINK_MESSAGE, code="invalid_reset_token")}
+        )
+    try:
+        user_password_reset_complete(user=user, new_password=new_password)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.error_list}) from exc
+    return user
 
 
 @transaction.atomic

@@ -13,7 +13,6 @@ from django.contrib import admin, messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
@@ -180,22 +179,21 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    """Ask for a reset link: accounts.services sends it, as it does for the API."""
+
     template_name = "accounts/password_reset_form.html"
     form_class = EmailPasswordResetForm
-    email_template_name = "accounts/password_reset_email.txt"
-    subject_template_name = "accounts/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
-    token_generator = default_token_generator
 
     def form_valid(self, form):
-        # Every request counts, whether or not the address has an account, so the limit
-        # reveals nothing and bounds the emails one address can have sent.
         try:
-            lockout.address_attempt_record(request=self.request, action=lockout.PASSWORD_RESET)
+            services.user_password_reset_request(
+                request=self.request, email=form.cleaned_data["email"]
+            )
         except lockout.TooManyRequests as exc:
             form.add_error(None, str(exc))
             return _too_many_requests(self.form_invalid(form), exc)
-        return super().form_valid(form)
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

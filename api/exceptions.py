@@ -3,7 +3,8 @@ The API's one exception handler: every error answers with the same JSON object.
 
     {"detail": "<a sentence>", "code": "<machine-readable>", "errors": {"<field>": ["..."]}}
 
-``errors`` appears for invalid input only (400). The core's exceptions are translated here,
+``errors`` appears for invalid input only (400); ``retry_after`` (seconds, as the
+``Retry-After`` header says) for a limit only (429). The core's exceptions are translated here,
 once, so views never catch them: django ``ValidationError`` → 400, ``DoesNotExist`` → 404,
 ``TooManyRequests`` (``LoginLocked``, the per-address limits) → 429 with ``Retry-After``,
 simplejwt ``TokenError`` → 401.
@@ -75,6 +76,8 @@ def _body(exc: exceptions.APIException) -> dict:
             "errors": {name: [str(message) for message in msgs] for name, msgs in errors.items()},
         }
     detail = exc.detail
+    if isinstance(exc, Limited):
+        return {"detail": str(detail), "code": detail.code, "retry_after": exc.wait}
     if isinstance(detail, dict):  # simplejwt's errors: {"detail": ..., "code": ..., ...}
         return {
             "detail": str(detail.get("detail", exc.default_detail)),

@@ -68,8 +68,8 @@ def jwks_document() -> dict | None:
 class KeyedTokenBackend(TokenBackend):
     """
     simplejwt's token backend with stricter decoding: a size limit, a ``kid`` that must name
-    our key (and none under HS256), and ``exp``, ``iat``, ``jti``, ``iss`` and ``aud``
-    required, not merely checked when present.
+    our key (and none under HS256), ``exp``, ``iat``, ``jti``, ``iss`` and ``aud`` required,
+    not merely checked when present, and ``aud`` exactly our own audience.
     """
 
     def __init__(self, *, kid: str | None, **kwargs):
@@ -77,7 +77,8 @@ class KeyedTokenBackend(TokenBackend):
         self.kid = kid
 
     def encode(self, payload: dict) -> str:
-        claims = {**payload, "iss": self.issuer, "aud": self.audience}
+        # A token minted for another service (RFC 8707) names its audience; any other is ours.
+        claims = {"aud": self.audience, **payload, "iss": self.issuer}
         return jwt.encode(
             claims,
             self.prepared_signing_key,
@@ -101,7 +102,9 @@ class KeyedTokenBackend(TokenBackend):
                 audience=self.audience,
                 issuer=self.issuer,
                 leeway=self.get_leeway(),
-                options={"require": ["exp", "iat", "jti", "iss", "aud"]},
+                # strict_aud: ``aud`` must be our audience alone, not a list that includes it
+                # (a token for several services is a token any of them could replay here).
+                options={"require": ["exp", "iat", "jti", "iss", "aud"], "strict_aud": True},
             )
         except jwt.ExpiredSignatureError as exc:
             raise TokenBackendExpiredToken("Token is expired") from exc

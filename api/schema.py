@@ -8,7 +8,10 @@ from drf_spectacular.utils import OpenApiResponse
 
 ERROR_SCHEMA = {
     "type": "object",
-    "description": "Every error has this shape; `errors` is present for invalid input only.",
+    "description": (
+        "Every error has this shape; `errors` is present for invalid input only, "
+        "`retry_after` for a limit (429) only."
+    ),
     "properties": {
         "detail": {"type": "string"},
         "code": {"type": "string"},
@@ -16,6 +19,7 @@ ERROR_SCHEMA = {
             "type": "object",
             "additionalProperties": {"type": "array", "items": {"type": "string"}},
         },
+        "retry_after": {"type": "integer", "description": "Seconds until a retry may succeed."},
     },
     "required": ["detail", "code"],
 }
@@ -26,11 +30,14 @@ _DESCRIPTIONS = {
     "400": "Invalid input: a malformed body, or field errors in `errors`.",
     "401": "No token, or one that is invalid, expired, revoked or of the wrong type.",
     "404": "No such object (or not yours), or no such page.",
-    "429": "Too many failed sign-ins for this account or address.",
+    "429": (
+        "Too many failed sign-ins for this account or address, or too many sign-ups or "
+        "reset requests from this address."
+    ),
 }
 _HEADERS = {
     "401": {"WWW-Authenticate": "The scheme to authenticate with: Bearer."},
-    "429": {"Retry-After": "Seconds until the lockout ends."},
+    "429": {"Retry-After": "Seconds until the lockout or the limit ends."},
 }
 
 

@@ -20,6 +20,15 @@ class NormalizedEmailInput(serializers.CharField):
     """An address normalised as it is stored (see UserManager) before its length is checked."""
 
     def to_internal_value(self, data) -> str:
+        if not isinstance(data, str):  # CharField would take a number as its digits.
+            self.fail("invalid")
+        return User.objects.normalize_email_address(super().to_internal_value(data))
+
+
+class NormalizedEmailAddressInput(serializers.EmailField):
+    """A valid address, normalised as the storefront's sign-up and reset forms normalise it."""
+
+    def to_internal_value(self, data) -> str:
         return User.objects.normalize_email_address(super().to_internal_value(data))
 
 
@@ -29,12 +38,51 @@ class CredentialsInput(serializers.Serializer):
     password = serializers.CharField(max_length=4096, trim_whitespace=False)
 
 
+class TokenObtainInput(CredentialsInput):
+    resource = serializers.CharField(
+        required=False,
+        allow_blank=True,  # Refused as invalid_target, as any unknown resource is.
+        max_length=2048,
+        trim_whitespace=False,
+        help_text="RFC 8707: the service the access token is for; without it, this API.",
+    )
+
+
 class RefreshInput(serializers.Serializer):
     refresh = serializers.CharField(trim_whitespace=False)
 
 
+class TokenRefreshInput(RefreshInput):
+    resource = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2048,
+        trim_whitespace=False,
+        help_text="RFC 8707: must name the resource the sign-in was granted for, if given.",
+    )
+
+
 class TokenInput(serializers.Serializer):
     token = serializers.CharField(trim_whitespace=False)
+
+
+class SignUpInput(serializers.Serializer):
+    # The storefront's SignUpForm, less the repeated password a form needs and a client not.
+    email = NormalizedEmailAddressInput(max_length=254)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+
+
+class PasswordResetInput(serializers.Serializer):
+    # Any text: an address that is not one has no account, and gets the same answer.
+    email = NormalizedEmailInput(max_length=254, trim_whitespace=False)
+
+
+class PasswordResetConfirmInput(serializers.Serializer):
+    uid = serializers.CharField(max_length=64, help_text="The reset link's uidb64 part")
+    token = serializers.CharField(max_length=128, help_text="The reset link's token part")
+    new_password = serializers.CharField(max_length=4096, trim_whitespace=False)
 
 
 class PasswordChangeInput(serializers.Serializer):
@@ -77,6 +125,10 @@ class TokenPairOutput(serializers.Serializer):
 
 class EmptyOutput(serializers.Serializer):
     pass
+
+
+class DetailOutput(serializers.Serializer):
+    detail = serializers.CharField()
 
 
 class MeOutput(serializers.Serializer):

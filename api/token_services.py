@@ -41,6 +41,7 @@ from accounts.services import (
 
 from .token_checks import access_token_denied, access_token_user, denylist_key
 from .tokens import (
+    RESOURCE_CLAIM,
     SID_CLAIM,
     USER_ID_CLAIM,
     AccessToken,
@@ -50,14 +51,19 @@ from .tokens import (
     TokenPair,
     access_token_for,
     issued_under_current_password,
+    resource_audience,
     token_pair_for,
 )
 
 WRONG_PASSWORD_MESSAGE = "Your current password is not correct."  # noqa: S105 - a message.
+OTHER_RESOURCE_MESSAGE = "This sign-in was granted for another resource; sign in for this one."
 
 
-def token_sign_in_start(*, user: User, request) -> TokenPair:
-    """Start a token sign-in of the user and return its first access and refresh tokens."""
+def token_sign_in_start(*, user: User, request, resource: str | None = None) -> TokenPair:
+    """
+    Start a token sign-in of the user and return its first access and refresh tokens; its
+    access tokens are for the resource (None: this API).
+    """
     with transaction.atomic():
         sign_in = sign_in_start(
             user=user,
@@ -66,7 +72,7 @@ def token_sign_in_start(*, user: User, request) -> TokenPair:
             ip_address=request_client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
-        return token_pair_for(user=user, sign_in=sign_in)
+        return token_pair_for(user=user, sign_in=sign_in, resource=resource)
 
 
 def token_access_issue(*, sign_in: SignIn) -> str:
@@ -81,15 +87,19 @@ def token_access_issue(*, sign_in: SignIn) -> str:
     return str(access_token_for(user=sign_in.user, sign_in=sign_in))
 
 
-def token_obtain(*, request, email: str, password: str) -> TokenPair:
+def token_obtain(*, request, email: str, password: str, resource: str | None = None) -> TokenPair:
     """
-    Check the credentials (with the storefront's lockout) and start a token sign-in.
+    Check the credentials (with the storefront's lockout) and start a token sign-in whose
+    access tokens are for the resource (RFC 8707; None: this API).
 
-    Raise LoginLocked while locked out, and one generic ValidationError for an unknown
-    email, a wrong password and an inactive account alike.
+    Raise a ValidationError with code ``invalid_target`` for a resource the settings do not
+    name (before the password is checked or counted), LoginLocked while locked out, and one
+    generic ValidationError for an unknown email, a wrong password and an inactive account
+    alike.
     """
+    resource_audience(resource)
     user = credentials_authenticate(request=request, email=email, password=password)
-    return token_sign_in_start(user=user, request=request)
+    return token_sign_in_start(user=user, request=request, resource=resource)
 
 
 @dataclass
@@ -127,15 +137,34 @@ def _sign_in_live(sign_in: SignIn) -> bool:
     return sign_in.is_live and sign_in.user.is_active
 
 
-def token_refresh(*, raw: str) -> TokenPair:
+def _chain_resource(refresh: RefreshToken, *, requested: str | None) -> str | None:
     """
-    Rotate a refresh token: blacklist it and return a new pair in the same sign-in.
+    Return the resource the refresh token's sign-in was granted for. Raise a ValidationError
+    with code ``invalid_target`` when the settings no longer name it, or when ``requested``
+    names another audience: a refresh never widens what the sign-in was granted (RFC 8707
+    §2.2).
+    """
+    granted = refresh.get(RESOURCE_CLAIM)
+    audience = resource_audience(granted)
+    if requested is not None and resource_audience(requested) != audience:
+        raise ValidationError(
+            {"resource": ValidationError(OTHER_RESOURCE_MESSAGE, code="invalid_target")}
+        )
+    return granted
 
-    Raise TokenError when the token is invalid or its sign-in has ended, and
+
+def token_refresh(*, raw: str, resource: str | None = None) -> TokenPair:
+    """
+    Rotate a refresh token: blacklist it and return a new pair in the same sign-in, for the
+    resource the sign-in was granted for (``resource``, if given, must name its audience).
+
+    Raise TokenError when the token is invalid or its sign-in has ended, a ValidationError
+    with code ``invalid_target`` for another resource (nothing is used up then), and
     RefreshTokenReused, after ending every token sign-in of the user, when the token was
     already rotated.
     """
     refresh = RefreshToken(raw)
+    granted = _chain_resource(refresh, requested=resource)
     with transaction.atomic():
         link = _chain_link(refresh)
         sign_in = link.sign_in
@@ -145,7 +174,7 @@ def token_refresh(*, raw: str) -> TokenPair:
         if not password_changed and not link.rotated:
             BlacklistedToken.objects.create(token=link.outstanding)
             SignIn.objects.filter(pk=sign_in.pk).update(last_seen_at=timezone.now())
-            return token_pair_for(user=sign_in.user, sign_in=sign_in)
+            return token_pair_for(user=sign_in.user, sign_in=sign_in, resource=granted)
     if password_changed:
         # Changed where no save() signal saw it (QuerySet.update(), raw SQL): the chain
         # ends here, after the transaction, so that the ending is not rolled back.

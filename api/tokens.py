@@ -6,7 +6,8 @@ A token sign-in is a ``SignIn(kind=token)``. Its refresh tokens carry its id (cl
 ``sid``) from one rotation to the next, and their ``jti`` starts with it, so that ending
 the sign-in can find every refresh token of its chain (api.token_services). Both kinds
 carry simplejwt's revoke claim, a digest of the password hash: a token issued before a
-password change never works after it.
+password change never works after it. An access token is for one audience (``aud``): this
+API's own, or the service named by the RFC 8707 ``resource`` its sign-in asked for.
 
 Settings are read when a token is made or checked, never at import time.
 """
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from rest_framework_simplejwt import tokens as simplejwt_tokens
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
@@ -31,6 +33,10 @@ USER_ID_CLAIM = "user_id"
 SID_CLAIM = "sid"
 EMAIL_CLAIM = "email"
 REVOKE_CLAIM = "hash_password"
+# On a refresh token: the RFC 8707 resource its sign-in's access tokens are for (absent: this
+# API's own). Refreshing never changes it.
+RESOURCE_CLAIM = "resource"
+UNKNOWN_RESOURCE_MESSAGE = "No access tokens are issued for this resource."
 
 _USER_ID_RE = re.compile(r"[0-9]{1,18}")
 
@@ -101,15 +107,35 @@ def issued_under_current_password(token, user: User) -> bool:
     )
 
 
+def resource_audience(resource: str | None) -> str:
+    """
+    Return the audience of access tokens for this resource indicator (None: this API's own);
+    raise a ValidationError with code ``invalid_target`` for one that JWT_AUDIENCES does not
+    name (RFC 8707 §2).
+    """
+    if resource is None:
+        return settings.SIMPLE_JWT["AUDIENCE"]
+    try:
+        return settings.JWT_AUDIENCES[resource]
+    except KeyError:
+        raise ValidationError(
+            {"resource": ValidationError(UNKNOWN_RESOURCE_MESSAGE, code="invalid_target")}
+        ) from None
+
+
 def _expiry(token, *, lifetime: timedelta, cap: datetime) -> datetime:
     expires_at = min(token.current_time + lifetime, cap)
     token["exp"] = datetime_to_epoch(expires_at)
     return expires_at
 
 
-def access_token_for(*, user: User, sign_in: SignIn) -> AccessToken:
-    """Return a new access token of the sign-in, expiring no later than the sign-in."""
+def access_token_for(*, user: User, sign_in: SignIn, resource: str | None = None) -> AccessToken:
+    """
+    Return a new access token of the sign-in, for the resource's audience only (see
+    resource_audience), expiring no later than the sign-in.
+    """
     token = AccessToken()
+    token["aud"] = resource_audience(resource)
     token[USER_ID_CLAIM] = str(user.pk)
     token[SID_CLAIM] = str(sign_in.pk)
     token[EMAIL_CLAIM] = user.email
@@ -118,11 +144,13 @@ def access_token_for(*, user: User, sign_in: SignIn) -> AccessToken:
     return token
 
 
-def _refresh_token_for(*, user: User, sign_in: SignIn) -> str:
+def _refresh_token_for(*, user: User, sign_in: SignIn, resource: str | None) -> str:
     token = RefreshToken()
     token["jti"] = sign_in.pk.hex + uuid.uuid4().hex
     token[USER_ID_CLAIM] = str(user.pk)
     token[SID_CLAIM] = str(sign_in.pk)
+    if resource is not None:
+        token[RESOURCE_CLAIM] = resource
     # simplejwt's revoke claim, on the refresh token too (5.5.1 puts it on access tokens
     # only): a refresh token issued before a password change can never mint again.
     token[REVOKE_CLAIM] = get_md5_hash_password(user.password)
@@ -140,9 +168,12 @@ def _refresh_token_for(*, user: User, sign_in: SignIn) -> str:
     return encoded
 
 
-def token_pair_for(*, user: User, sign_in: SignIn) -> TokenPair:
-    """Issue a new access and refresh token of the sign-in (the refresh one is recorded)."""
+def token_pair_for(*, user: User, sign_in: SignIn, resource: str | None = None) -> TokenPair:
+    """
+    Issue a new access and refresh token of the sign-in (the refresh one is recorded); the
+    access token is for the resource (None: this API), and so are those its refreshes give.
+    """
     return TokenPair(
-        access=str(access_token_for(user=user, sign_in=sign_in)),
-        refresh=_refresh_token_for(user=user, sign_in=sign_in),
+        access=str(access_token_for(user=user, sign_in=sign_in, resource=resource)),
+        refresh=_refresh_token_for(user=user, sign_in=sign_in, resource=resource),
     )

@@ -16,6 +16,13 @@ urlpatterns = [
     path("auth/logout/", views.LogoutView.as_view(), name="logout"),
     path("auth/logout-all/", views.LogoutAllView.as_view(), name="logout_all"),
     path("auth/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("auth/signup/", views.SignUpView.as_view(), name="signup"),
+    path("auth/password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "auth/password-reset/confirm/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
     path("me/", views.MeView.as_view(), name="me"),
     path("sessions/", views.SignInListView.as_view(), name="sign_in_list"),
     path("sessions/<uuid:pk>/", views.SignInDetailView.as_view(), name="sign_in_detail"),

@@ -35,6 +35,8 @@ from .keys import jwks_document
 from .schema import error_response
 from .tokens import SID_CLAIM
 
+RESET_EMAIL_SENT = "If an account has this address, an email with a reset link is on its way."
+
 
 def _valid(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
@@ -89,19 +91,23 @@ class PublicTokenView(APIView):
 class TokenObtainView(PublicTokenView):
     """
     Check the email and password, with the storefront's lockout, and start a token sign-in.
-    An unknown email, a wrong password and an inactive account get the same 400.
+    An unknown email, a wrong password and an inactive account get the same 400. With
+    ``resource`` (RFC 8707) the access tokens are for that service, not for this API.
     """
 
     @extend_schema(
-        request=s.CredentialsInput,
+        request=s.TokenObtainInput,
         responses={200: s.TokenPairOutput, 429: error_response(429)},
         tags=["auth"],
         summary="Sign in: trade email and password for an access and a refresh token",
     )
     def post(self, request):
-        data = _valid(s.CredentialsInput, request.data)
+        data = _valid(s.TokenObtainInput, request.data)
         pair = token_services.token_obtain(
-            request=request, email=data["email"], password=data["password"]
+            request=request,
+            email=data["email"],
+            password=data["password"],
+            resource=data.get("resource"),
         )
         return Response(s.TokenPairOutput(pair).data)
 
@@ -113,14 +119,15 @@ class TokenRefreshView(PublicTokenView):
     """
 
     @extend_schema(
-        request=s.RefreshInput,
+        request=s.TokenRefreshInput,
         responses={200: s.TokenPairOutput, 401: error_response(401)},
         tags=["auth"],
         summary="Rotate a refresh token: a new pair; the old refresh token is used up",
     )
     def post(self, request):
-        data = _valid(s.RefreshInput, request.data)
-        return Response(s.TokenPairOutput(token_services.token_refresh(raw=data["refresh"])).data)
+        data = _valid(s.TokenRefreshInput, request.data)
+        pair = token_services.token_refresh(raw=data["refresh"], resource=data.get("resource"))
+        return Response(s.TokenPairOutput(pair).data)
 
 
 class TokenVerifyView(PublicTokenView):
@@ -195,6 +202,69 @@ class PasswordChangeView(APIView):
             new_password=data["new_password"],
         )
         return Response(s.TokenPairOutput(pair).data)
+
+
+class SignUpView(PublicTokenView):
+    """
+    Create a customer account with the storefront's rules (accounts.services.user_sign_up):
+    the same validators, normalisation and per-address limit. It does not sign in: ask
+    /api/auth/token/ for tokens next.
+    """
+
+    @extend_schema(
+        request=s.SignUpInput,
+        responses={201: s.MeOutput, 429: error_response(429)},
+        tags=["auth"],
+        summary="Create an account",
+    )
+    def post(self, request):
+        data = _valid(s.SignUpInput, request.data)
+        user = account_services.user_sign_up(
+            request=request,
+            email=data["email"],
+            password=data["password"],
+            first_name=data.get("first_name", ""),
+            last_name=data.get("last_name", ""),
+        )
+        return Response({"id": user.pk, "email": user.email}, status=status.HTTP_201_CREATED)
+
+
+class PasswordResetView(PublicTokenView):
+    """
+    Email a reset link to the account with this address, as the storefront's reset page
+    does. The answer is the same whether or not there is one.
+    """
+
+    @extend_schema(
+        request=s.PasswordResetInput,
+        responses={202: s.DetailOutput, 429: error_response(429)},
+        tags=["auth"],
+        summary="Ask for a password-reset email",
+    )
+    def post(self, request):
+        data = _valid(s.PasswordResetInput, request.data)
+        account_services.user_password_reset_request(request=request, email=data["email"])
+        return Response({"detail": RESET_EMAIL_SENT}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(PublicTokenView):
+    """
+    Set a new password with the ``uid`` and ``token`` of a reset link: every sign-in of the
+    user ends, browser sessions and API tokens alike.
+    """
+
+    @extend_schema(
+        request=s.PasswordResetConfirmInput,
+        responses={204: None},
+        tags=["auth"],
+        summary="Set a new password from a reset link; every sign-in ends",
+    )
+    def post(self, request):
+        data = _valid(s.PasswordResetConfirmInput, request.data)
+        account_services.user_password_reset_confirm(
+            uidb64=data["uid"], token=data["token"], new_password=data["new_password"]
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- Account ----------------------------------------------------------------------------

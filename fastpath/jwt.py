@@ -12,9 +12,11 @@ What it changes against stock simplejwt:
   ``JWT_VERIFIED_TOKEN_CACHE_SIZE`` tokens, oldest out first; 0 turns it off). Whether a
   token's signature and claims are valid depends only on its bytes, the key and the
   clock, and only the clock moves, so a token verified once stays valid until its expiry,
-  which is checked again on every use. A client sends the same access token with every
-  request of its lifetime, so each process pays for the signature once instead of on every
-  request.
+  which is checked again on every use. Only tokens that passed the stock verification are
+  remembered, so its rules hold here unchanged: a token for another audience (RFC 8707;
+  ``aud`` must be exactly the API's own) is refused on every request, never cached. A
+  client sends the same access token with every request of its lifetime, so each process
+  pays for the signature once instead of on every request.
 - **The user is loaded by a compiled query.** Stock, ``User._default_manager.get(pk=...)``
   builds a queryset, compiles it to SQL and works out the column converters on every
   request. Here that is done once per database connection (``_UserLookup``): the ORM's own

@@ -10,6 +10,9 @@ shop's JSON Web Key Set from ``JWKS_URL``; afterwards it verifies every token lo
   the key named by ``kid`` must be published for exactly that algorithm;
 - the signature, ``exp`` (with ``JWT_LEEWAY_SECONDS``), ``iss`` and ``aud`` are checked, and
   ``exp``, ``iat``, ``iss``, ``aud`` and ``jti`` must be present;
+- ``aud`` must be ``JWT_AUDIENCE``, this server's own, alone: a token the shop minted for its
+  own API (or for several services) is refused, so neither can replay the other's tokens.
+  A client asks the shop for a token for this server with ``resource`` (RFC 8707);
 - ``token_type`` must be ``access``: a refresh token is signed by the same key but is not a
   credential for anything but the shop's refresh endpoint.
 
@@ -156,10 +159,12 @@ class TokenVerifier:
                 issuer=self.issuer,
                 audience=self.audience,
                 leeway=self.leeway,
-                options={"require": REQUIRED_CLAIMS},
+                options={"require": REQUIRED_CLAIMS, "strict_aud": True},
             )
         except jwt.ExpiredSignatureError as exc:
             raise InvalidToken("The token has expired.") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise InvalidToken("The token is not for this service.") from exc
         except jwt.PyJWTError as exc:
             raise InvalidToken("The token is invalid.") from exc
         if claims.get("token_type") != "access":
@@ -246,6 +251,12 @@ def create_app(environ: dict | None = None) -> ResourceServer:
         raise RuntimeError(
             f"JWT_ALGORITHMS may only name public-key algorithms; refusing {sorted(refused)}."
         )
+    audience = environ.get("JWT_AUDIENCE", "")
+    if not audience:
+        raise RuntimeError(
+            "Set JWT_AUDIENCE to this server's own audience, one the shop's JWT_AUDIENCES names "
+            "(e.g. http://127.0.0.1:8003/)."
+        )
     keys = KeySet(
         url=url,
         algorithms=algorithms,
@@ -256,7 +267,7 @@ def create_app(environ: dict | None = None) -> ResourceServer:
     verifier = TokenVerifier(
         keys=keys,
         issuer=environ.get("JWT_ISSUER", "sessions-vs-jwt-shop"),
-        audience=environ.get("JWT_AUDIENCE", "sessions-vs-jwt-shop-api"),
+        audience=audience,
         leeway=float(environ.get("JWT_LEEWAY_SECONDS", "0")),
     )
     return ResourceServer(verifier)

@@ -8,7 +8,9 @@ Run the shop as a small cluster on this machine (``make cluster``).
   access-token denylist is on (``JWT_ACCESS_DENYLIST``), so a sign-out on one instance is
   seen by the other at once.
 - The resource server (``resource_server/app.py``): a separate process that holds only the
-  public key, fetched from A's ``/.well-known/jwks.json``. No database, no Redis.
+  public key, fetched from A's ``/.well-known/jwks.json``. No database, no Redis. Its audience
+  is its own URL, which the shop's ``JWT_AUDIENCES`` names: a client asks A for a token for it
+  with ``resource`` (RFC 8707), and each refuses the other's tokens (audience_checks()).
 
 The script creates the database if needed, migrates it, loads the demo data, collects the
 static files into a temporary directory, starts the three processes, prints their URLs and
@@ -20,6 +22,8 @@ redis://127.0.0.1:6379/8), or the command-line options (``--help``).
 """
 
 import argparse
+import http.client
+import json
 import os
 import secrets
 import signal
@@ -39,6 +43,7 @@ if str(ROOT) not in sys.path:
 # These need the repository root on sys.path.
 from bench.processes import LOOPBACK, Gunicorn, ManageError, ServerError, manage  # noqa: E402
 from config import keypairs  # noqa: E402
+from shop.demo import DEMO_PASSWORD, DEMO_USERS  # noqa: E402
 
 HOST = LOOPBACK
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cluster_demo"
@@ -74,6 +79,8 @@ class Cluster:
     a: str
     b: str
     resource_server: str
+    # The resource indicator (RFC 8707) that names the resource server, and its tokens' aud.
+    resource_server_audience: str
     workdir: Path
     servers: dict[str, Gunicorn] = field(default_factory=dict)
 
@@ -142,6 +149,11 @@ def database_drop(database_url: str) -> None:
         )
 
 
+def resource_server_audience(config: ClusterConfig) -> str:
+    """Return the resource server's audience: its own URL, as RFC 9068 §3 advises."""
+    return f"http://{HOST}:{config.ports[2]}/"
+
+
 def site_env(config: ClusterConfig, *, workdir: Path, keys: tuple[Path, Path]) -> dict[str, str]:
     """Return the environment both instances run with: one secret, one database, one Redis."""
     env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
@@ -159,6 +171,7 @@ def site_env(config: ClusterConfig, *, workdir: Path, keys: tuple[Path, Path]) -
             "JWT_PRIVATE_KEY_FILE": str(keys[0]),
             "JWT_PUBLIC_KEY_FILE": str(keys[1]),
             "JWT_ACCESS_DENYLIST": "true",
+            "JWT_AUDIENCES": resource_server_audience(config),
             "JWT_ACCESS_LIFETIME_SECONDS": str(config.access_lifetime_seconds),
             "JWT_LEEWAY_SECONDS": str(config.leeway_seconds),
             "STATIC_ROOT": str(workdir / "static"),
@@ -173,6 +186,7 @@ def resource_server_env(config: ClusterConfig, *, jwks_url: str) -> dict[str, st
     env.update(
         {
             "JWKS_URL": jwks_url,
+            "JWT_AUDIENCE": resource_server_audience(config),
             "JWT_ALGORITHMS": config.algorithm,
             "JWT_LEEWAY_SECONDS": str(config.leeway_seconds),
         }
@@ -207,6 +221,7 @@ def cluster(config: ClusterConfig) -> Iterator[Cluster]:
             a=f"http://{HOST}:{port_a}",
             b=f"http://{HOST}:{port_b}",
             resource_server=f"http://{HOST}:{port_rs}",
+            resource_server_audience=resource_server_audience(config),
             workdir=workdir,
         )
 
@@ -237,6 +252,59 @@ def cluster(config: ClusterConfig) -> Iterator[Cluster]:
             logs = "\n".join(f"--- {name}.log\n{state.log_tail(name)}" for name in state.servers)
             raise ClusterError(f"{exc}\n{logs}") from exc
         yield state
+
+
+# --- Tokens per audience -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AudienceCheck:
+    """One token sent to one service, and the status it answered."""
+
+    token_for: str
+    sent_to: str
+    status: int
+
+
+def _http(method: str, url: str, *, body: dict | None = None, token: str = "") -> tuple[int, dict]:
+    parts = urllib.parse.urlsplit(url)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15)
+    try:
+        payload = None if body is None else json.dumps(body).encode()
+        connection.request(method, parts.path, body=payload, headers=headers)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        connection.close()
+
+
+def audience_checks(running: Cluster, *, email: str, password: str) -> list[AudienceCheck]:
+    """
+    Ask A for an access token for the shop's API and one for the resource server (RFC 8707
+    ``resource``), send each to B's /api/me/ and to the resource server's /whoami, and
+    return what each answered: each service accepts its own tokens and refuses the other's.
+    """
+    services = {
+        "shop API": (None, f"{running.b}/api/me/"),
+        "resource server": (running.resource_server_audience, f"{running.resource_server}/whoami"),
+    }
+    tokens = {}
+    for name, (resource, _url) in services.items():
+        body = {"email": email, "password": password}
+        if resource is not None:
+            body["resource"] = resource
+        status, answer = _http("POST", f"{running.a}/api/auth/token/", body=body)
+        if status != 200:
+            raise ClusterError(f"A refused a token for the {name}: {status} {answer}")
+        tokens[name] = answer["access"]
+    return [
+        AudienceCheck(token_for=name, sent_to=target, status=_http("GET", url, token=token)[0])
+        for name, token in tokens.items()
+        for target, (_resource, url) in services.items()
+    ]
 
 
 # --- make cluster ------------------------------------------------------------------------
@@ -288,10 +356,20 @@ def main(argv: list[str] | None = None) -> int:
                 f" (key prefix {config.cache_key_prefix!r})\n\n"
                 f"Sign in on {running.a}/accounts/login/ and open {running.b}/accounts/me/;\n"
                 f"get a token from {running.a}/api/auth/token/ and send it to"
-                f" {running.b}/api/me/ and {running.resource_server}/whoami.\n"
+                f' {running.b}/api/me/; add "resource": "{running.resource_server_audience}"'
+                f" for one that {running.resource_server}/whoami accepts instead.\n"
                 "Demo sign-ins: alice@example.com / demo-pass-2026 (see README).",
                 flush=True,
             )
+            print("\nTokens per audience (RFC 8707): each service refuses the other's.")
+            for check in audience_checks(
+                running, email=DEMO_USERS[0]["email"], password=DEMO_PASSWORD
+            ):
+                print(
+                    f"  a token for the {check.token_for:<16} -> {check.sent_to:<16}"
+                    f" {check.status}",
+                    flush=True,
+                )
             while not (dead := running.dead()):
                 time.sleep(0.5)
             for name in dead:

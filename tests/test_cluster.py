@@ -3,8 +3,9 @@ Scale-out: two instances of the site sharing PostgreSQL and Redis, and a resourc
 holding nothing but the public key, started by ``scripts/cluster.py`` as ``make cluster``
 does (one gunicorn worker each here, to start faster).
 
-What holds across instances: a session made on A works on B, a token from A works on B and
-on the resource server, and revocations on A are seen by B at once. What does not, by
+What holds across instances: a session made on A works on B, a token from A works on B,
+one asked of A for the resource server (RFC 8707 ``resource``) works there, each service
+refuses the other's tokens, and revocations on A are seen by B at once. What does not, by
 design: the resource server has no denylist, so an access token it has been given stays
 valid there until it expires.
 """
@@ -21,7 +22,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import pytest
 import redis as redis_lib
 
-from scripts.cluster import ClusterConfig, cluster, database_drop
+from scripts.cluster import AudienceCheck, ClusterConfig, audience_checks, cluster, database_drop
 from shop.demo import DEMO_PASSWORD
 from tests.support.processes import free_ports
 from tests.support.services import TEST_REDIS_URL
@@ -96,10 +97,11 @@ def storefront_sign_in(agent: Agent, base: str) -> None:
     assert answer.status == 302, answer.body[:500]
 
 
-def token_pair(base: str) -> dict:
-    answer = Agent().request(
-        "POST", f"{base}/api/auth/token/", json_body={"email": EMAIL, "password": DEMO_PASSWORD}
-    )
+def token_pair(base: str, resource: str | None = None) -> dict:
+    body = {"email": EMAIL, "password": DEMO_PASSWORD}
+    if resource is not None:
+        body["resource"] = resource
+    answer = Agent().request("POST", f"{base}/api/auth/token/", json_body=body)
     assert answer.status == 200, answer.body
     return answer.json()
 
@@ -175,7 +177,7 @@ def test_signing_out_everywhere_else_on_a_ends_sessions_and_tokens_on_b(shop_clu
     assert laptop.request("GET", f"{shop_cluster.b}/accounts/me/").status == 200
 
 
-def test_a_token_from_a_works_on_b_and_on_the_resource_server(shop_cluster):
+def test_a_token_from_a_works_on_b_and_is_refused_by_the_resource_server(shop_cluster):
     access = token_pair(shop_cluster.a)["access"]
 
     on_b = Agent().request("GET", f"{shop_cluster.b}/api/me/", token=access)
@@ -184,7 +186,31 @@ def test_a_token_from_a_works_on_b_and_on_the_resource_server(shop_cluster):
     )
 
     assert (on_b.status, on_b.json()["email"]) == (200, EMAIL)
+    assert on_resource_server.status == 401
+    assert on_resource_server.json()["detail"] == "The token is not for this service."
+
+
+def test_a_token_asked_for_the_resource_server_works_there_and_is_refused_on_b(shop_cluster):
+    access = token_pair(shop_cluster.a, shop_cluster.resource_server_audience)["access"]
+
+    on_resource_server = Agent().request(
+        "GET", f"{shop_cluster.resource_server}/whoami", token=access
+    )
+    on_b = Agent().request("GET", f"{shop_cluster.b}/api/me/", token=access)
+
     assert (on_resource_server.status, on_resource_server.json()["email"]) == (200, EMAIL)
+    assert on_b.status == 401
+
+
+def test_make_cluster_shows_each_service_refusing_the_others_tokens(shop_cluster):
+    checks = audience_checks(shop_cluster, email=EMAIL, password=DEMO_PASSWORD)
+
+    assert checks == [
+        AudienceCheck("shop API", "shop API", 200),
+        AudienceCheck("shop API", "resource server", 401),
+        AudienceCheck("resource server", "shop API", 401),
+        AudienceCheck("resource server", "resource server", 200),
+    ]
 
 
 def test_the_resource_server_refuses_a_refresh_token(shop_cluster):
@@ -224,7 +250,7 @@ def test_an_access_token_revoked_on_a_is_refused_on_b_at_once(shop_cluster):
 def test_the_resource_server_accepts_a_revoked_access_token_until_it_expires(shop_cluster):
     # Documented behaviour, not a bug: the resource server shares no state with the shop,
     # so it cannot hear about a sign-out. Short access-token lifetimes bound the damage.
-    pair = token_pair(shop_cluster.a)
+    pair = token_pair(shop_cluster.a, shop_cluster.resource_server_audience)
     Agent().request(
         "POST", f"{shop_cluster.a}/api/auth/logout/", json_body={"refresh": pair["refresh"]}
     )

@@ -8,6 +8,7 @@ safe and need no services: SQLite, database-backed sessions, a local-memory cach
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 
@@ -333,6 +334,30 @@ SIMPLE_JWT = {
     "CHECK_REVOKE_TOKEN": True,
     "CHECK_USER_IS_ACTIVE": True,
 }
+
+
+def jwt_audiences(value: str) -> dict[str, str]:
+    """
+    Parse ``JWT_AUDIENCES``: the RFC 8707 resource indicators a client may ask an access
+    token for, comma-separated, each ``URI`` (the token's ``aud`` is then the URI itself, as
+    RFC 9068 §3 advises) or ``URI=AUDIENCE``. Return {resource: audience}.
+    """
+    audiences = {}
+    for entry in filter(None, (item.strip() for item in value.split(","))):
+        resource, _, audience = (part.strip() for part in entry.partition("="))
+        # RFC 8707 §2: an absolute URI without a fragment.
+        if not urlsplit(resource).scheme or "#" in resource or (not audience and "=" in entry):
+            raise environ.ImproperlyConfigured(
+                f"JWT_AUDIENCES: {entry!r} is not an absolute URI (no #fragment), "
+                "optionally followed by =AUDIENCE."
+            )
+        audiences[resource] = audience or resource
+    return audiences
+
+
+# The services a client may ask a token for (``resource`` on /api/auth/token/). A token asked
+# for without one is for this API itself: SIMPLE_JWT["AUDIENCE"], the only audience it accepts.
+JWT_AUDIENCES = jwt_audiences(env("JWT_AUDIENCES", default=""))
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sessions vs JWT shop API",

@@ -128,10 +128,22 @@ def fresh_access_token() -> str:
 # "Positive data acceptance" expects every schema-valid request to succeed. A few
 # operations may rightly refuse one because of the state of the data, which no schema can
 # describe: a wrong password, an empty cart, a product that does not exist or is out of
-# stock. For those operations only, and only for a 400 carrying one of these codes, the
-# check stands aside; any other refusal of valid data still fails the run.
+# stock; a ``resource`` the deployment's JWT_AUDIENCES does not name (invalid_target); a
+# reset link that is not one; a taken address, or a password the validators refuse (a
+# common one, one like the address), or an address Django's EmailValidator refuses though
+# JSON Schema's ``format: email`` allows it (``0@0.a``). For those operations only, and
+# only for a 400 carrying one of these codes, the check stands aside; any other refusal of
+# valid data still fails the run.
+PASSWORD_REFUSALS = {
+    "password_too_short",
+    "password_too_common",
+    "password_too_similar",
+    "password_entirely_numeric",
+}
 STATE_REFUSALS = {
-    ("POST", "/api/auth/token/"): {"invalid_login"},
+    ("POST", "/api/auth/token/"): {"invalid_login", "invalid_target"},
+    ("POST", "/api/auth/signup/"): {"email_taken", "invalid", *PASSWORD_REFUSALS},
+    ("POST", "/api/auth/password-reset/confirm/"): {"invalid_reset_token"},
     ("POST", "/api/auth/password/"): {"invalid_password"},
     ("POST", "/api/cart/items/"): {"does_not_exist", "insufficient_stock"},
     ("PATCH", "/api/cart/items/{id}/"): {"inactive", "insufficient_stock"},

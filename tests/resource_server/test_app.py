@@ -191,13 +191,15 @@ def test_a_refused_token_gets_an_invalid_token_challenge(server, rsa_signer):
     ("claims", "reason"),
     [
         ({"exp": 1}, "The token has expired."),
-        ({"aud": "someone-else"}, "The token is invalid."),
+        ({"aud": "someone-else"}, "The token is not for this service."),
+        # Strictly its own: a token for several services could be replayed by any of them.
+        ({"aud": [AUDIENCE, "someone-else"]}, "The token is not for this service."),
         ({"iss": "https://evil.example"}, "The token is invalid."),
         ({"jti": None}, "The token is invalid."),
         ({"iat": None}, "The token is invalid."),
         ({"token_type": "refresh"}, "Only access tokens are accepted here."),
     ],
-    ids=["expired", "audience", "issuer", "no-jti", "no-iat", "refresh-token"],
+    ids=["expired", "audience", "several-audiences", "issuer", "no-jti", "no-iat", "refresh-token"],
 )
 def test_tokens_failing_a_claim_check_are_refused(server, rsa_signer, claims, reason):
     status, _, body = call(server, token=rsa_signer.token(**claims))
@@ -284,6 +286,12 @@ def test_the_server_refuses_to_start_with_a_shared_secret_algorithm(algorithms):
 def test_the_server_refuses_to_start_without_a_key_set_url():
     with pytest.raises(RuntimeError, match="JWKS_URL"):
         create_app({})
+
+
+def test_the_server_refuses_to_start_without_an_audience_of_its_own():
+    # No default: one shared with the shop's API would let either replay the other's tokens.
+    with pytest.raises(RuntimeError, match="JWT_AUDIENCE"):
+        create_app({"JWKS_URL": "http://127.0.0.1:1/jwks.json", "JWT_ALGORITHMS": "RS256"})
 
 
 def test_a_key_the_shop_withdraws_stops_working_once_the_set_is_stale(

@@ -110,7 +110,8 @@ class TokenObtainView(PublicTokenView):
 class TokenRefreshView(PublicTokenView):
     """
     Rotate a refresh token within its sign-in, never past the sign-in's absolute cap.
-    Presenting a refresh token that was already rotated ends every API sign-in of the user.
+    A refresh token already rotated gets the same new pair within
+    JWT_REFRESH_REUSE_INTERVAL_SECONDS (a retry); later it ends its sign-in (reuse).
     """
 
     @extend_schema(

@@ -7,6 +7,8 @@ reuse, which ends that sign-in only (RFC 9700 §4.14.2).
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -65,6 +67,15 @@ def test_a_retry_within_the_interval_leaves_one_live_chain(api, pair):
     assert SignIn.objects.get(pk=sid).ended_at is None
     # The chain carries on from the one token both answers gave.
     assert refresh(api, first["refresh"]).status_code == 200
+
+
+def test_a_retry_writes_nothing(api, pair):
+    refresh(api, pair["refresh"])
+    with CaptureQueriesContext(connection) as queries:
+        assert refresh(api, pair["refresh"]).status_code == 200
+    statements = [q["sql"].lstrip().split()[0].upper() for q in queries.captured_queries]
+    assert "SELECT" in statements
+    assert not {"INSERT", "UPDATE", "DELETE"} & set(statements), statements
 
 
 def test_a_retry_after_the_chain_moved_on_gets_its_newest_refresh_token(api, pair):

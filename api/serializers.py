@@ -85,6 +85,47 @@ class PasswordResetConfirmInput(serializers.Serializer):
     new_password = serializers.CharField(max_length=4096, trim_whitespace=False)
 
 
+def _recoded(detail, code: str):
+    if isinstance(detail, dict):
+        return {key: _recoded(value, code) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_recoded(item, code) for item in detail]
+    return serializers.ErrorDetail(str(detail), code=code)
+
+
+class TextInput(serializers.CharField):
+    """Text only: DRF's CharField takes a JSON number as its digits."""
+
+    def to_internal_value(self, data) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class RevocationInput(serializers.Serializer):
+    """RFC 7009 §2.1's parameters; every refusal carries the RFC's code, invalid_request."""
+
+    # Text only: any string is a token to look up (200 if unknown), so a number must not
+    # pass as one.
+    token = TextInput(trim_whitespace=False, help_text="The token to revoke.")
+    token_type_hint = TextInput(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text=(
+            "`refresh_token` or `access_token`: which kind to look for first. Any other "
+            "value is ignored, and a wrong hint does not stop the token being found."
+        ),
+    )
+
+    def run_validation(self, data=serializers.empty):
+        try:
+            return super().run_validation(data)
+        except serializers.ValidationError as exc:
+            detail = _recoded(serializers.as_serializer_error(exc), "invalid_request")
+            raise serializers.ValidationError(detail) from exc
+
+
 class PasswordChangeInput(serializers.Serializer):
     old_password = serializers.CharField(max_length=4096, trim_whitespace=False)
     new_password = serializers.CharField(max_length=4096, trim_whitespace=False)

@@ -7,8 +7,11 @@ revocation from either edge, password change, deactivation, theft) or passed its
 lifetime (``JWT_REFRESH_MAX_AGE_SECONDS``), no refresh token of the chain works, whatever
 its own ``exp`` says. On top of simplejwt 5.5.1 this module adds:
 
-- reuse detection: a rotated refresh token presented again ends every token sign-in of the
-  user (the thief and the victim hold the same chain; neither can be told apart);
+- retries and reuse: a rotated refresh token presented again within
+  ``JWT_REFRESH_REUSE_INTERVAL_SECONDS`` of its rotation is a retry (a lost response, two
+  tabs refreshing at once) and gets the chain's current refresh token again, so the chain
+  stays one; presented later it is reuse, which ends that sign-in (the thief and the victim
+  hold the same chain and cannot be told apart) and no other (RFC 9700 §4.14.2);
 - the end of a sign-in blacklists its outstanding refresh tokens (found by the ``jti``
   prefix, which is the sign-in id) and, with ``JWT_ACCESS_DENYLIST``, refuses its access
   tokens at once through a Redis entry keyed by the sign-in id. accounts.services ends
@@ -51,6 +54,7 @@ from .tokens import (
     TokenPair,
     access_token_for,
     issued_under_current_password,
+    refresh_token_current,
     resource_audience,
     token_pair_for,
 )
@@ -133,6 +137,19 @@ def _chain_link(refresh: RefreshToken) -> _ChainLink:
     return _ChainLink(sign_in=sign_in, outstanding=outstanding, rotated=rotated)
 
 
+def _retried(link: _ChainLink) -> bool:
+    """
+    Return whether a rotated refresh token came back within the reuse interval of its
+    rotation: a retry of the same client, not reuse. (A live sign-in's token is blacklisted
+    only by its rotation; ending the sign-in blacklists the rest.)
+    """
+    interval = settings.JWT_REFRESH_REUSE_INTERVAL_SECONDS
+    if not link.rotated or interval <= 0:
+        return False
+    rotated_at = link.outstanding.blacklistedtoken.blacklisted_at
+    return timezone.now() - rotated_at < timedelta(seconds=interval)
+
+
 def _sign_in_live(sign_in: SignIn) -> bool:
     return sign_in.is_live and sign_in.user.is_active
 
@@ -157,11 +174,13 @@ def token_refresh(*, raw: str, resource: str | None = None) -> TokenPair:
     """
     Rotate a refresh token: blacklist it and return a new pair in the same sign-in, for the
     resource the sign-in was granted for (``resource``, if given, must name its audience).
+    A token rotated within the reuse interval gets a new access token and the chain's
+    current refresh token (the one its rotation answered, unless that was rotated too), and
+    nothing is written: every answer leaves the sign-in one live refresh token.
 
     Raise TokenError when the token is invalid or its sign-in has ended, a ValidationError
     with code ``invalid_target`` for another resource (nothing is used up then), and
-    RefreshTokenReused, after ending every token sign-in of the user, when the token was
-    already rotated.
+    RefreshTokenReused, after ending its sign-in, when the token was rotated longer ago.
     """
     refresh = RefreshToken(raw)
     granted = _chain_resource(refresh, requested=resource)
@@ -175,36 +194,82 @@ def token_refresh(*, raw: str, resource: str | None = None) -> TokenPair:
             BlacklistedToken.objects.create(token=link.outstanding)
             SignIn.objects.filter(pk=sign_in.pk).update(last_seen_at=timezone.now())
             return token_pair_for(user=sign_in.user, sign_in=sign_in, resource=granted)
+        if not password_changed and _retried(link):
+            current = refresh_token_current(sign_in=sign_in)
+            if current is None:
+                raise SignInEnded("This sign-in has no usable refresh token; sign in again")
+            access = access_token_for(user=sign_in.user, sign_in=sign_in, resource=granted)
+            return TokenPair(access=str(access), refresh=current)
     if password_changed:
         # Changed where no save() signal saw it (QuerySet.update(), raw SQL): the chain
         # ends here, after the transaction, so that the ending is not rolled back.
         sign_in_end_by_id(sign_in_id=sign_in.pk, reason=SignIn.EndReason.PASSWORD_CHANGED)
         raise SignInEnded("The password has changed since this sign-in; sign in again")
-    raise _token_reuse_end_all(user=sign_in.user)
+    raise _token_reuse_end(sign_in=sign_in)
 
 
-def _token_reuse_end_all(*, user: User) -> RefreshTokenReused:
-    """End every token sign-in of the user; return the error to raise."""
+def _token_reuse_end(*, sign_in: SignIn) -> RefreshTokenReused:
+    """End the sign-in whose rotated refresh token was reused; return the error to raise."""
     # Called after the refresh transaction has closed: raising inside it would roll back
-    # the very sign-outs that answer the theft.
-    user_token_sign_ins_end(user=user, reason=SignIn.EndReason.TOKEN_REUSE)
-    return RefreshTokenReused("Refresh token was already used; every API sign-in has ended")
+    # the very sign-out that answers the theft. The user's other sign-ins carry on: the
+    # reused token says nothing about them.
+    sign_in_end_by_id(sign_in_id=sign_in.pk, reason=SignIn.EndReason.TOKEN_REUSE)
+    return RefreshTokenReused("Refresh token was already used; this sign-in has ended")
 
 
 def token_logout(*, raw: str) -> None:
     """
     End the sign-in of a refresh token. Logging out of an ended sign-in is not an error; a
-    rotated token is treated as theft, as in token_refresh().
+    token rotated within the reuse interval signs out too (a client that lost the refresh
+    answer); one rotated longer ago is reuse, as in token_refresh().
     """
     refresh = RefreshToken(raw)
     with transaction.atomic():
         link = _chain_link(refresh)
         if link.sign_in.ended_at is not None:
             return
-        if not link.rotated:
+        if not link.rotated or _retried(link):
             sign_in_end(sign_in=link.sign_in, reason=SignIn.EndReason.SIGNED_OUT)
             return
-    raise _token_reuse_end_all(user=link.sign_in.user)
+    raise _token_reuse_end(sign_in=link.sign_in)
+
+
+ACCESS_TOKEN_HINT = "access_token"  # noqa: S105 - an RFC 7009 hint value.
+
+
+def token_revoke(*, raw: str, hint: str = "") -> None:
+    """
+    Revoke a token as RFC 7009 asks. A refresh token ends its sign-in, as token_logout()
+    does. An access token ends its sign-in only with JWT_ACCESS_DENYLIST, whose entry for
+    the sign-in is the one way to refuse an access token before its ``exp``; without it,
+    nothing changes. A token that is malformed, expired, forged, unknown or already revoked
+    changes nothing either, and is no error (§2.2): the caller learns nothing from the
+    answer. ``hint`` ("access_token") only decides which kind is tried first (§2.1).
+    """
+    kinds = [RefreshToken, AccessToken]
+    if hint == ACCESS_TOKEN_HINT:
+        kinds.reverse()
+    for kind in kinds:
+        try:
+            token = kind(raw)
+        except TokenError:
+            continue
+        try:
+            if kind is RefreshToken:
+                token_logout(raw=raw)
+            elif settings.JWT_ACCESS_DENYLIST:
+                _access_token_sign_in_end(token)
+        except TokenError:
+            pass  # A chain we never issued, or a reused token whose sign-in just ended.
+        return
+
+
+def _access_token_sign_in_end(access: AccessToken) -> None:
+    sign_in = SignIn.objects.filter(
+        pk=access[SID_CLAIM], user_id=access[USER_ID_CLAIM], kind=SignIn.Kind.TOKEN
+    ).first()
+    if sign_in is not None:
+        sign_in_end(sign_in=sign_in, reason=SignIn.EndReason.SIGNED_OUT)
 
 
 def token_verify(*, raw: str) -> None:
@@ -219,7 +284,7 @@ def token_verify(*, raw: str) -> None:
         with transaction.atomic():
             link = _chain_link(refresh)
         if (
-            link.rotated
+            (link.rotated and not _retried(link))
             or not _sign_in_live(link.sign_in)
             or not issued_under_current_password(refresh, link.sign_in.user)
         ):

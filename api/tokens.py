@@ -12,7 +12,9 @@ API's own, or the service named by the RFC 8707 ``resource`` its sign-in asked f
 Settings are read when a token is made or checked, never at import time.
 """
 
+import base64
 import hmac
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -166,6 +168,31 @@ def _refresh_token_for(*, user: User, sign_in: SignIn, resource: str | None) -> 
         expires_at=expires_at,
     )
     return encoded
+
+
+def refresh_token_current(*, sign_in: SignIn) -> str | None:
+    """
+    Return the sign-in's newest refresh token that is not used up (the end of its chain),
+    signed again from its record; None if there is none.
+
+    The record keeps the header and claims, not the signature (see _refresh_token_for), so
+    the token is rebuilt from them: the same ``jti`` and claims, the same chain link, and
+    with HS256, RS256 and EdDSA, whose signatures are deterministic, the very same string.
+    """
+    record = (
+        OutstandingToken.objects.filter(
+            user_id=sign_in.user_id, jti__startswith=sign_in.pk.hex, blacklistedtoken__isnull=True
+        )
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if record is None:
+        return None
+    encoded_claims = record.token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(encoded_claims + "=" * (-len(encoded_claims) % 4)))
+    if claims.get("jti") != record.jti:
+        raise TokenError("The refresh token on record does not match its row")
+    return token_backend().encode(claims)
 
 
 def token_pair_for(*, user: User, sign_in: SignIn, resource: str | None = None) -> TokenPair:

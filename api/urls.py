@@ -14,6 +14,7 @@ urlpatterns = [
     path("auth/token/refresh/", views.TokenRefreshView.as_view(), name="token_refresh"),
     path("auth/token/verify/", views.TokenVerifyView.as_view(), name="token_verify"),
     path("auth/logout/", views.LogoutView.as_view(), name="logout"),
+    path("auth/revoke/", views.TokenRevokeView.as_view(), name="token_revoke"),
     path("auth/logout-all/", views.LogoutAllView.as_view(), name="logout_all"),
     path("auth/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("auth/signup/", views.SignUpView.as_view(), name="signup"),

@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
+from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -115,7 +116,8 @@ class TokenObtainView(PublicTokenView):
 class TokenRefreshView(PublicTokenView):
     """
     Rotate a refresh token within its sign-in, never past the sign-in's absolute cap.
-    Presenting a refresh token that was already rotated ends every API sign-in of the user.
+    A refresh token already rotated gets the same new pair within
+    JWT_REFRESH_REUSE_INTERVAL_SECONDS (a retry); later it ends its sign-in (reuse).
     """
 
     @extend_schema(
@@ -161,6 +163,30 @@ class LogoutView(PublicTokenView):
         data = _valid(s.RefreshInput, request.data)
         token_services.token_logout(raw=data["refresh"])
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenRevokeView(PublicTokenView):
+    """
+    OAuth 2.0 token revocation (RFC 7009) for a public client: no client authentication,
+    the token itself is the credential. A refresh token ends its sign-in, as logout does;
+    an access token ends its sign-in with JWT_ACCESS_DENYLIST on, and changes nothing
+    without it. Any token it cannot use (malformed, expired, unknown, already revoked)
+    answers 200 as well, as the RFC says.
+    """
+
+    # RFC 7009 clients send a form; the rest of the API takes JSON only.
+    parser_classes = (JSONParser, FormParser)
+
+    @extend_schema(
+        request=s.RevocationInput,
+        responses={200: s.EmptyOutput},
+        tags=["auth"],
+        summary="Revoke a refresh or access token (RFC 7009); 200 for any token",
+    )
+    def post(self, request):
+        data = _valid(s.RevocationInput, request.data)
+        token_services.token_revoke(raw=data["token"], hint=data.get("token_type_hint", ""))
+        return Response({})
 
 
 class LogoutAllView(APIView):

@@ -89,6 +89,7 @@ class JwtPolicy:
     access_lifetime_seconds: int
     refresh_lifetime_seconds: int
     refresh_max_age_seconds: int
+    refresh_reuse_interval_seconds: int
     user_lookup: str
     denylist: bool
     leeway_seconds: int
@@ -107,6 +108,17 @@ class JwtPolicy:
     def refresh_max_age_text(self) -> str:
         return duration_text(self.refresh_max_age_seconds)
 
+    @property
+    def refresh_reuse_text(self) -> str:
+        """What a refresh token sent again after its use gets (see api.token_services)."""
+        if not self.refresh_reuse_interval_seconds:
+            return "sent again, it ends this sign-in and no other"
+        interval = duration_text(self.refresh_reuse_interval_seconds)
+        return (
+            f"sent again within {interval} of that use (a lost answer, two tabs) gets the "
+            "same new one; later, it ends this sign-in and no other"
+        )
+
 
 def jwt_policy() -> JwtPolicy:
     """Return the site's token policy."""
@@ -120,6 +132,7 @@ def jwt_policy() -> JwtPolicy:
         access_lifetime_seconds=int(jwt_settings["ACCESS_TOKEN_LIFETIME"].total_seconds()),
         refresh_lifetime_seconds=int(jwt_settings["REFRESH_TOKEN_LIFETIME"].total_seconds()),
         refresh_max_age_seconds=settings.JWT_REFRESH_MAX_AGE_SECONDS,
+        refresh_reuse_interval_seconds=settings.JWT_REFRESH_REUSE_INTERVAL_SECONDS,
         user_lookup=settings.JWT_USER_LOOKUP,
         denylist=settings.JWT_ACCESS_DENYLIST,
         leeway_seconds=jwt_settings["LEEWAY"],

@@ -261,6 +261,14 @@ JWT_PRIVATE_KEY_FILE = env("JWT_PRIVATE_KEY_FILE", default="")
 JWT_PUBLIC_KEY_FILE = env("JWT_PUBLIC_KEY_FILE", default="")
 # The absolute cap on a refresh-token chain: rotation never extends a sign-in past this.
 JWT_REFRESH_MAX_AGE_SECONDS = env.int("JWT_REFRESH_MAX_AGE_SECONDS", default=7 * 24 * 3600)
+# A rotated refresh token presented again within this many seconds of its rotation is a
+# retry (a lost response, two tabs), answered with the chain's current refresh token; later
+# it is reuse and ends its sign-in. 0 treats every second use as reuse.
+JWT_REFRESH_REUSE_INTERVAL_SECONDS = env.int("JWT_REFRESH_REUSE_INTERVAL_SECONDS", default=5)
+if not 0 <= JWT_REFRESH_REUSE_INTERVAL_SECONDS <= 60:
+    raise environ.ImproperlyConfigured(
+        "JWT_REFRESH_REUSE_INTERVAL_SECONDS must be between 0 and 60."
+    )
 # "db" loads the user on every request, so deactivation and password changes bite at once;
 # "stateless" trusts the claims and touches neither the database nor Redis.
 JWT_USER_LOOKUP = env("JWT_USER_LOOKUP", default="db")

@@ -121,6 +121,16 @@ def test_a_refreshed_access_token_keeps_the_audience_of_its_sign_in(api, user, p
     assert me(api, third["access"]).status_code == 401
 
 
+def test_a_refresh_retry_within_the_interval_keeps_the_audience_of_its_sign_in(api, user, password):
+    tokens = obtain_for(api, user, password, MEDIA).json()
+    first = refresh(api, tokens["refresh"])
+    retry = refresh(api, tokens["refresh"])  # a lost answer, sent again: same chain
+    assert retry.status_code == 200
+    assert retry.json()["refresh"] == first.json()["refresh"]
+    assert claims_of(retry.json()["access"])["aud"] == "media-api"
+    assert me(api, retry.json()["access"]).status_code == 401
+
+
 def test_a_refresh_may_name_the_resource_of_its_sign_in(api, user, password):
     first = obtain_for(api, user, password, INVOICES).json()
 

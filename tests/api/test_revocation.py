@@ -26,43 +26,7 @@ def live_token_sign_ins(user):
     return SignIn.objects.filter(user=user, kind=SignIn.Kind.TOKEN, ended_at__isnull=True)
 
 
-# --- Reuse of a rotated refresh token -----------------------------------------------------
-
-
-def test_reusing_a_rotated_refresh_token_is_a_401(api, pair):
-    refresh(api, pair["refresh"])
-    response = refresh(api, pair["refresh"])
-    assert response.status_code == 401
-    assert response.json()["code"] == "token_not_valid"
-
-
-def test_reusing_a_rotated_refresh_token_ends_every_token_sign_in_of_the_user(
-    api, pair, user, password
-):
-    elsewhere = obtain(api, user.email, password).json()
-    rotated = refresh(api, pair["refresh"]).json()
-    refresh(api, pair["refresh"])
-    # The thief's new chain and the user's other sign-in are both dead now.
-    assert refresh(api, rotated["refresh"]).status_code == 401
-    assert refresh(api, elsewhere["refresh"]).status_code == 401
-    assert set(SignIn.objects.filter(user=user).values_list("end_reason", flat=True)) == {
-        SignIn.EndReason.TOKEN_REUSE
-    }
-
-
-def test_token_reuse_leaves_browser_sessions_alone(api, pair, user):
-    browser = SignInFactory(user=user)
-    refresh(api, pair["refresh"])
-    refresh(api, pair["refresh"])
-    browser.refresh_from_db()
-    assert browser.ended_at is None
-
-
-def test_logging_out_with_a_rotated_refresh_token_is_treated_as_reuse(api, pair, user):
-    rotated = refresh(api, pair["refresh"]).json()
-    response = api.post(reverse("api:logout"), {"refresh": pair["refresh"]}, format="json")
-    assert response.status_code == 401
-    assert refresh(api, rotated["refresh"]).status_code == 401
+# --- Logout (reuse of a rotated refresh token: tests/api/test_refresh_retries.py) -----------
 
 
 def test_refreshing_after_logout_is_refused_without_ending_other_sign_ins(

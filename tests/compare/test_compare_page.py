@@ -65,6 +65,29 @@ def test_signed_out_the_page_still_shows_the_cookie_flags_and_the_token_policy(c
     assert "Sample claims (not a real token)" in html
 
 
+def test_the_page_says_a_refresh_retry_is_answered_and_reuse_ends_that_sign_in_only(
+    client, settings
+):
+    settings.JWT_REFRESH_REUSE_INTERVAL_SECONDS = 5
+    html = compare_page(client).content.decode()
+    assert (
+        "sent again within 5 s of that use (a lost answer, two tabs) gets the same new one" in html
+    )
+    assert "later, it ends this sign-in and no other" in html
+    settings.JWT_REFRESH_REUSE_INTERVAL_SECONDS = 0
+    html = compare_page(client).content.decode()
+    assert "sent again, it ends this sign-in and no other" in html
+
+
+def test_signed_in_the_page_says_how_refresh_reuse_is_answered(browser, settings):
+    settings.JWT_REFRESH_REUSE_INTERVAL_SECONDS = 5
+    html = compare_page(browser).content.decode()
+    assert "every API sign-in" not in html
+    assert (
+        "sent again within 5 s of that use (a lost answer, two tabs) gets the same new one" in html
+    )
+
+
 def test_signed_out_the_page_offers_no_experiment_button(client):
     html = compare_page(client).content.decode()
     assert f'action="{reverse("compare_revocation")}' not in html

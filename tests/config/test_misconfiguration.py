@@ -48,3 +48,15 @@ def test_lockout_counters_in_the_cache_without_redis_are_refused_at_start_naming
     result = _import_settings("config.settings.test", LOGIN_LOCKOUT_STORE="cache")
     assert result.returncode != 0
     assert "REDIS_URL" in result.stderr
+
+
+def test_a_refresh_reuse_interval_outside_0_to_60_seconds_is_refused_at_start():
+    # A long interval would hand a thief the chain for that long after each rotation.
+    for value in ("-1", "61"):
+        result = _import_settings("config.settings.test", JWT_REFRESH_REUSE_INTERVAL_SECONDS=value)
+        assert result.returncode != 0
+        assert "JWT_REFRESH_REUSE_INTERVAL_SECONDS" in result.stderr
+    assert (
+        _import_settings("config.settings.test", JWT_REFRESH_REUSE_INTERVAL_SECONDS="0").returncode
+        == 0
+    )

@@ -9,8 +9,9 @@ const API = "/api";
 let accessToken = null;
 let refreshToken = null;
 // The refresh in flight, shared by every request that meets a 401 meanwhile: a refresh
-// token can be used once (rotation), and presenting a used one again counts as theft and
-// ends the sign-in, so two parallel refreshes must never happen.
+// token can be used once (rotation); the server answers a repeat within a few seconds with
+// the same new token, but one sent later counts as theft and ends the sign-in, so one
+// refresh at a time keeps this tab clear of that window.
 let refreshInFlight = null;
 
 const listeners = new Set();

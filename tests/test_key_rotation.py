@@ -9,18 +9,15 @@ A token signed before the change keeps working on both until its key is retired;
 that it is refused by both.
 """
 
-import http.client
-import json
 import os
 import secrets
 import time
-from urllib.parse import urlsplit
 
 import pytest
 
 from bench.processes import Gunicorn
 from config.keypairs import key_pair_ensure
-from tests.support.api import header_of
+from tests.support.api import header_of, json_request, rotation_lines
 from tests.support.processes import manage
 
 pytestmark = pytest.mark.slow
@@ -32,32 +29,7 @@ JWKS_MAX_AGE_SECONDS = 2
 
 
 def call(method: str, url: str, *, json_body=None, token=None) -> tuple[int, dict]:
-    parts = urlsplit(url)
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15)
-    try:
-        body = None if json_body is None else json.dumps(json_body)
-        connection.request(method, parts.path, body=body, headers=headers)
-        response = connection.getresponse()
-        return response.status, json.loads(response.read() or b"{}")
-    finally:
-        connection.close()
-
-
-def lines_of(output: str) -> tuple[dict[str, str], dict[str, str]]:
-    """The environment lines of the rotation and of the retirement, from the command."""
-    rotate, retire, block = {}, {}, None
-    for line in output.splitlines():
-        if line.startswith("# Rotate"):
-            block = rotate
-        elif line.startswith("# Retire"):
-            block = retire
-        elif line and not line.startswith("#"):
-            name, _, value = line.partition("=")
-            block[name] = value
-    return rotate, retire
+    return json_request(method, url, json_body, token=token, timeout=15)
 
 
 class Shop:
@@ -121,7 +93,7 @@ class Shop:
             env=self.env,
             check=True,
         )
-        return lines_of(done.stdout)
+        return rotation_lines(done.stdout)
 
     def sign_in(self) -> dict:
         status, pair = call(

@@ -9,24 +9,14 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from api.keys import hmac_kid, public_key_jwk
-from tests.support.api import make_key_pair
+from tests.support.api import make_key_pair, rotation_lines
 
 
 def generate(*args: str) -> tuple[dict[str, str], dict[str, str], str]:
     """Run the command; return the rotation's lines, the retirement's lines, the output."""
     out = io.StringIO()
     call_command("jwt_key_generate", *args, stdout=out)
-    text = out.getvalue()
-    rotate, retire, block = {}, {}, None
-    for line in text.splitlines():
-        if line.startswith("# Rotate"):
-            block = rotate
-        elif line.startswith("# Retire"):
-            block = retire
-        elif not line.startswith("#"):
-            name, _, value = line.partition("=")
-            block[name] = value
-    return rotate, retire, text
+    return *rotation_lines(out.getvalue()), out.getvalue()
 
 
 def test_an_hs256_key_comes_with_the_lines_that_keep_the_current_one_verifying(settings):

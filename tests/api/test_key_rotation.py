@@ -18,7 +18,7 @@ from django.core.management.base import SystemCheckError
 from django.urls import reverse
 
 from api.keys import hmac_kid, token_backend
-from tests.support.api import bearer, claims_of, header_of, make_key_pair, obtain
+from tests.support.api import b64url, bearer, claims_of, header_of, make_key_pair, obtain
 
 pytestmark = pytest.mark.django_db
 
@@ -221,3 +221,17 @@ def test_the_system_check_refuses_a_previous_public_key_it_cannot_read(settings)
     settings.JWT_PREVIOUS_PUBLIC_KEYS = ["-----BEGIN PUBLIC KEY-----\nnot a key\n"]
     with pytest.raises(SystemCheckError, match="api.E006"):
         call_command("check")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [b"[1, 2]", b'"kid"', b"[" * 1000 + b"]" * 1000, b"\xff\xfe", b'{"kid": ["a"]}'],
+    ids=["a list", "a string", "deeply nested", "not utf-8", "kid not a string"],
+)
+def test_a_token_whose_header_names_no_key_is_a_401(api, pair, header):
+    _, body, signature = pair["access"].split(".")
+    token = f"{b64url(header)}.{body}.{signature}"
+
+    response = me(api, token)
+
+    assert (response.status_code, response.json()["code"]) == (401, "token_not_valid")

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.checks import Error, register
 from rest_framework_simplejwt.exceptions import TokenBackendError
 
-from .keys import ASYMMETRIC_ALGORITHMS, token_backend
+from .keys import ASYMMETRIC_ALGORITHMS, public_key_jwk, token_backend
 
 
 @register("security")
@@ -21,7 +21,7 @@ def jwt_keys_check(app_configs, **kwargs) -> list[Error]:
             return [Error("The JWT signing key must hold at least 256 bits.", id="api.E001")]
         if key == settings.SECRET_KEY:
             return [Error("The JWT signing key must not be SECRET_KEY.", id="api.E002")]
-        return []
+        return _previous_keys_check()
     try:
         public_key = serialization.load_pem_public_key(
             (jwt_settings["VERIFYING_KEY"] or "").encode()
@@ -39,4 +39,44 @@ def jwt_keys_check(app_configs, **kwargs) -> list[Error]:
                 id="api.E003",
             )
         ]
-    return []
+    return _previous_keys_check()
+
+
+def _previous_keys_check() -> list[Error]:
+    # The previous keys of a rotation verify tokens as the current key does: the same rules.
+    jwt_settings = settings.SIMPLE_JWT
+    current = {jwt_settings["SIGNING_KEY"], jwt_settings.get("VERIFYING_KEY") or None}
+    errors = []
+    for secret in settings.JWT_PREVIOUS_SIGNING_KEYS:
+        if len(secret.encode()) < 32 or secret == settings.SECRET_KEY:
+            errors.append(
+                Error(
+                    "Each previous JWT signing key must hold at least 256 bits and must not "
+                    "be SECRET_KEY.",
+                    id="api.E004",
+                )
+            )
+    for key in [*settings.JWT_PREVIOUS_SIGNING_KEYS, *settings.JWT_PREVIOUS_PUBLIC_KEYS]:
+        if key in current:
+            errors.append(
+                Error(
+                    "A previous JWT key is the current key: list only keys that no longer sign.",
+                    id="api.E005",
+                )
+            )
+    for pem in settings.JWT_PREVIOUS_PUBLIC_KEYS:
+        try:
+            public_key = serialization.load_pem_public_key(pem.encode())
+            if isinstance(public_key, RSAPublicKey) and public_key.key_size < 2048:
+                raise ValueError(f"the RSA key has {public_key.key_size} bits, fewer than 2048")
+            public_key_jwk(pem)
+        except (ValueError, TypeError) as exc:
+            errors.append(
+                Error(
+                    f"A previous JWT public key cannot verify tokens: {exc}",
+                    hint="JWT_PREVIOUS_PUBLIC_KEY_FILES lists PEM public keys, RSA (2048+ "
+                    "bits) or Ed25519.",
+                    id="api.E006",
+                )
+            )
+    return errors

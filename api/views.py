@@ -9,9 +9,10 @@ and render the result. Errors from the core (ValidationError, DoesNotExist, Logi
 TokenError) are turned into responses by api.exceptions, never caught here.
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
@@ -32,7 +33,7 @@ from shop.models import Product
 from . import serializers as s
 from . import token_services
 from .authentication import request_account
-from .keys import jwks_document
+from .keys import jwks_document, verifying_keys
 from .schema import error_response
 from .tokens import SID_CLAIM
 
@@ -72,6 +73,41 @@ def jwks(request):
             },
             status=status.HTTP_404_NOT_FOUND,
         )
+    return JsonResponse(document)
+
+
+@require_GET
+@cache_control(public=True, max_age=300)
+def authorization_server_metadata(request):
+    """
+    Publish RFC 8414 authorization-server metadata: the issuer our tokens carry, the token
+    and revocation endpoints, where the public keys are, and the signing algorithms.
+    """
+    url = request.build_absolute_uri
+    algorithms = dict.fromkeys(key.algorithm for key in verifying_keys())
+    document = {
+        # The tokens' iss, which a resource server compares with its own setting. RFC 8414
+        # wants the site's https URL here: set JWT_ISSUER to it (the default is a name).
+        "issuer": settings.SIMPLE_JWT["ISSUER"],
+        "token_endpoint": url(reverse("api:token_obtain")),
+        # The API's own JSON requests (email and password; refresh at its own endpoint),
+        # not RFC 6749's form posts: see docs/jwt.md.
+        "grant_types_supported": ["password", "refresh_token"],
+        # No authorization endpoint, so no response types.
+        "response_types_supported": [],
+        # Public clients: no client authentication, hence no
+        # token_endpoint_auth_signing_alg_values_supported (private_key_jwt and
+        # client_secret_jwt only), and no ID tokens (not OpenID Connect).
+        "token_endpoint_auth_methods_supported": ["none"],
+        "revocation_endpoint": url(reverse("api:token_revoke")),
+        "revocation_endpoint_auth_methods_supported": ["none"],
+        # Not a registered name (RFC 8414 §2 allows more): what the access tokens are
+        # signed with, the current key's algorithm first.
+        "access_token_signing_alg_values_supported": list(algorithms),
+        "service_documentation": url(reverse("api:docs")),
+    }
+    if jwks_document() is not None:
+        document["jwks_uri"] = url(reverse("jwks"))
     return JsonResponse(document)
 
 

@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts.views import AdminLoginView
-from api.views import jwks
+from api.views import authorization_server_metadata, jwks
 
 
 class FaviconView(RedirectView):
@@ -25,6 +25,11 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("app/", include("webclient.urls")),
     path(".well-known/jwks.json", jwks, name="jwks"),
+    path(
+        ".well-known/oauth-authorization-server",
+        authorization_server_metadata,
+        name="oauth_authorization_server_metadata",
+    ),
     path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("accounts/", include("accounts.urls")),
     path("compare/", include("compare.urls")),

@@ -40,9 +40,9 @@ What it costs:
   denylisted sign-in; in ``db`` mode a deactivated user or a changed password), the fast
   path refuses at once; what the stock path lets live until ``exp`` lives as long here.
 - Memory: up to ``JWT_VERIFIED_TOKEN_CACHE_SIZE`` parsed tokens per process.
-- A new signing key reaches a running process only through a restart (which empties the
-  cache), as it does on the stock path; the cache forgets everything when ``SIMPLE_JWT``
-  changes under ``override_settings``.
+- A new signing key, or a retired one, reaches a running process only through a restart
+  (which empties the cache), as it does on the stock path; the cache forgets everything
+  when the key settings change under ``override_settings``.
 - The compiled lookup bypasses the QuerySet: it runs the one query the default manager
   would, through the connection's cursor (still logged and counted), and nothing else
   (no ``select_related``, no custom ``get()``), and reads the database the router names.
@@ -118,8 +118,14 @@ def verified_once(raw_token: bytes, *, verify: Callable[[bytes], Token]) -> Toke
 
 
 def _forget_tokens_on_settings_change(*, setting, **kwargs):
-    # A new key or a new size: nothing verified under the old settings may be served.
-    if setting in ("SIMPLE_JWT", "JWT_VERIFIED_TOKEN_CACHE_SIZE"):
+    # A new or retired key (api.keys.KEY_SETTINGS, named here: the fast path does not
+    # import the API), or a new size: nothing verified under the old settings may be served.
+    if setting in (
+        "SIMPLE_JWT",
+        "JWT_PREVIOUS_SIGNING_KEYS",
+        "JWT_PREVIOUS_PUBLIC_KEYS",
+        "JWT_VERIFIED_TOKEN_CACHE_SIZE",
+    ):
         verified_access_tokens.clear()
 
 

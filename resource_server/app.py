@@ -3,7 +3,9 @@ A resource server that accepts the shop's access tokens knowing nothing but its 
 
 It stands for a separate service (say, an invoicing or a media API) in a stateless JWT
 deployment: no Django, no database, no Redis, no shared secret. At start it fetches the
-shop's JSON Web Key Set from ``JWKS_URL``; afterwards it verifies every token locally:
+shop's JSON Web Key Set from ``JWKS_URL``, or from the ``jwks_uri`` of the shop's RFC 8414
+metadata at ``AUTHORIZATION_SERVER_METADATA_URL`` (whose ``issuer`` must be ``JWT_ISSUER``);
+afterwards it verifies every token locally:
 
 - the header's ``alg`` must be one of ``JWT_ALGORITHMS`` (asymmetric only: never ``none``,
   never an HMAC algorithm, whose "secret" would be the public key everyone can read), and
@@ -17,8 +19,9 @@ shop's JSON Web Key Set from ``JWKS_URL``; afterwards it verifies every token lo
   credential for anything but the shop's refresh endpoint.
 
 A token signed with a key it does not know makes it fetch the key set again (key
-rotation), at most once per ``JWKS_MIN_REFRESH_SECONDS``, so tokens with made-up ``kid``s
-cannot turn it into a flood of requests to the shop. The set is also fetched again once it
+rotation: a new key works here without a restart), at most once per
+``JWKS_MIN_REFRESH_SECONDS``, so tokens with made-up ``kid``s cannot turn it into a flood
+of requests to the shop. The set is also fetched again once it
 is ``JWKS_MAX_AGE_SECONDS`` old (300, the shop's ``Cache-Control: max-age``), so a key the
 shop withdraws stops being trusted here within that time. Fetches happen on the request
 that finds the set due, under a lock; a failed fetch keeps the keys it had.
@@ -60,10 +63,33 @@ class InvalidToken(Exception):
 def fetch_json(url: str, *, timeout: float = 5) -> dict:
     """GET a JSON document over HTTP(S)."""
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise ValueError(f"JWKS_URL must be an http(s) URL, not {url!r}")
+        raise ValueError(f"Key sets and metadata are fetched over http(s), not from {url!r}")
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310 - scheme checked above.
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above.
         return json.load(response)
+
+
+def jwks_uri_discover(
+    metadata_url: str, *, issuer: str, fetch: Callable[[str], dict] = fetch_json
+) -> str:
+    """
+    Return the ``jwks_uri`` of the authorization-server metadata (RFC 8414) at
+    ``metadata_url``, once its ``issuer`` is the one our tokens must come from (§3.3: else
+    another server's metadata could hand us its keys).
+    """
+    document = fetch(metadata_url)
+    if document.get("issuer") != issuer:
+        raise RuntimeError(
+            f"The metadata at {metadata_url} is for issuer {document.get('issuer')!r}, "
+            f"not JWT_ISSUER={issuer!r}."
+        )
+    jwks_uri = document.get("jwks_uri")
+    if not isinstance(jwks_uri, str) or not jwks_uri:
+        raise RuntimeError(
+            f"The metadata at {metadata_url} has no jwks_uri: the shop publishes no public "
+            "key (it signs with a shared secret)."
+        )
+    return jwks_uri
 
 
 @dataclass
@@ -241,8 +267,16 @@ def create_app(environ: dict | None = None) -> ResourceServer:
     """Build the server from the environment and fetch the key set once (fail if we cannot)."""
     environ = os.environ if environ is None else environ
     url = environ.get("JWKS_URL", "")
-    if not url:
-        raise RuntimeError("Set JWKS_URL, e.g. http://127.0.0.1:8001/.well-known/jwks.json")
+    metadata_url = environ.get("AUTHORIZATION_SERVER_METADATA_URL", "")
+    if url and metadata_url:
+        raise RuntimeError("Set JWKS_URL or AUTHORIZATION_SERVER_METADATA_URL, not both.")
+    if not (url or metadata_url):
+        raise RuntimeError(
+            "Set JWKS_URL (e.g. http://127.0.0.1:8001/.well-known/jwks.json) or "
+            "AUTHORIZATION_SERVER_METADATA_URL "
+            "(e.g. http://127.0.0.1:8001/.well-known/oauth-authorization-server)."
+        )
+    issuer = environ.get("JWT_ISSUER", "sessions-vs-jwt-shop")
     algorithms = frozenset(
         name.strip() for name in environ.get("JWT_ALGORITHMS", "RS256,EdDSA").split(",")
     )
@@ -257,6 +291,8 @@ def create_app(environ: dict | None = None) -> ResourceServer:
             "Set JWT_AUDIENCE to this server's own audience, one the shop's JWT_AUDIENCES names "
             "(e.g. http://127.0.0.1:8003/)."
         )
+    if metadata_url:
+        url = jwks_uri_discover(metadata_url, issuer=issuer)
     keys = KeySet(
         url=url,
         algorithms=algorithms,
@@ -266,7 +302,7 @@ def create_app(environ: dict | None = None) -> ResourceServer:
     keys.refresh()
     verifier = TokenVerifier(
         keys=keys,
-        issuer=environ.get("JWT_ISSUER", "sessions-vs-jwt-shop"),
+        issuer=issuer,
         audience=audience,
         leeway=float(environ.get("JWT_LEEWAY_SECONDS", "0")),
     )

@@ -8,9 +8,10 @@ Run the shop as a small cluster on this machine (``make cluster``).
   access-token denylist is on (``JWT_ACCESS_DENYLIST``), so a sign-out on one instance is
   seen by the other at once.
 - The resource server (``resource_server/app.py``): a separate process that holds only the
-  public key, fetched from A's ``/.well-known/jwks.json``. No database, no Redis. Its audience
-  is its own URL, which the shop's ``JWT_AUDIENCES`` names: a client asks A for a token for it
-  with ``resource`` (RFC 8707), and each refuses the other's tokens (audience_checks()).
+  public key, fetched from the ``jwks_uri`` of A's authorization-server metadata
+  (``/.well-known/oauth-authorization-server``). No database, no Redis. Its audience is its
+  own URL, which the shop's ``JWT_AUDIENCES`` names: a client asks A for a token for it with
+  ``resource`` (RFC 8707), and each refuses the other's tokens (audience_checks()).
 
 The script creates the database if needed, migrates it, loads the demo data, collects the
 static files into a temporary directory, starts the three processes, prints their URLs and
@@ -180,12 +181,12 @@ def site_env(config: ClusterConfig, *, workdir: Path, keys: tuple[Path, Path]) -
     return env
 
 
-def resource_server_env(config: ClusterConfig, *, jwks_url: str) -> dict[str, str]:
+def resource_server_env(config: ClusterConfig, *, metadata_url: str) -> dict[str, str]:
     """Return the resource server's environment: where the keys are, and nothing else."""
     env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
     env.update(
         {
-            "JWKS_URL": jwks_url,
+            "AUTHORIZATION_SERVER_METADATA_URL": metadata_url,
             "JWT_AUDIENCE": resource_server_audience(config),
             "JWT_ALGORITHMS": config.algorithm,
             "JWT_LEEWAY_SECONDS": str(config.leeway_seconds),
@@ -245,7 +246,9 @@ def cluster(config: ClusterConfig) -> Iterator[Cluster]:
             for server in started:
                 server.wait_until_serving()
             # A is serving, so the resource server can fetch the public key at start.
-            rs_env = resource_server_env(config, jwks_url=f"{state.a}/.well-known/jwks.json")
+            rs_env = resource_server_env(
+                config, metadata_url=f"{state.a}/.well-known/oauth-authorization-server"
+            )
             start("resource_server", "resource_server.app:create_app()", port_rs, rs_env)
             state.servers["resource_server"].wait_until_serving()
         except ServerError as exc:
@@ -351,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"  instance A        {running.a}/   (storefront, /api/, /app/)\n"
                 f"  instance B        {running.b}/\n"
                 f"  resource server   {running.resource_server}/whoami"
-                "   (public key only, fetched from A's /.well-known/jwks.json)\n"
+                "   (public key only, found from A's /.well-known/oauth-authorization-server)\n"
                 f"  shared            {config.database_url}, {config.redis_url}"
                 f" (key prefix {config.cache_key_prefix!r})\n\n"
                 f"Sign in on {running.a}/accounts/login/ and open {running.b}/accounts/me/;\n"

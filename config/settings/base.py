@@ -259,6 +259,15 @@ if JWT_ALGORITHM not in JWT_ALGORITHMS:
 JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", default="")
 JWT_PRIVATE_KEY_FILE = env("JWT_PRIVATE_KEY_FILE", default="")
 JWT_PUBLIC_KEY_FILE = env("JWT_PUBLIC_KEY_FILE", default="")
+# Key rotation (docs/jwt.md, "Rotating the signing key"): keys that still verify the tokens
+# they signed but never sign, comma-separated. HS256 secrets here, PEM public key files
+# (RSA or Ed25519) there; JWT_PREVIOUS_PUBLIC_KEYS holds the files' contents.
+JWT_PREVIOUS_SIGNING_KEYS = [
+    key.strip() for key in env.list("JWT_PREVIOUS_SIGNING_KEYS", default=[]) if key.strip()
+]
+JWT_PREVIOUS_PUBLIC_KEY_FILES = [
+    path.strip() for path in env.list("JWT_PREVIOUS_PUBLIC_KEY_FILES", default=[]) if path.strip()
+]
 # The absolute cap on a refresh-token chain: rotation never extends a sign-in past this.
 JWT_REFRESH_MAX_AGE_SECONDS = env.int("JWT_REFRESH_MAX_AGE_SECONDS", default=7 * 24 * 3600)
 # A rotated refresh token presented again within this many seconds of its rotation is a
@@ -316,6 +325,20 @@ def jwt_keys(
     return keys[0], keys[1]
 
 
+def key_files_read(name: str, paths: list[str]) -> list[str]:
+    """Return the contents of the key files a setting names; refuse a file it cannot read."""
+    keys = []
+    for path in paths:
+        try:
+            keys.append(Path(path).read_text())
+        except OSError as exc:
+            raise environ.ImproperlyConfigured(f"{name}: {path} cannot be read: {exc}") from exc
+    return keys
+
+
+JWT_PREVIOUS_PUBLIC_KEYS = key_files_read(
+    "JWT_PREVIOUS_PUBLIC_KEY_FILES", JWT_PREVIOUS_PUBLIC_KEY_FILES
+)
 _jwt_signing_key, _jwt_verifying_key = jwt_keys(
     algorithm=JWT_ALGORITHM,
     signing_key=JWT_SIGNING_KEY,

@@ -6,7 +6,13 @@ environment, and the site refuses to start without it.
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import JWT_ALGORITHM, SIMPLE_JWT, env
+from .base import (
+    JWT_ALGORITHM,
+    JWT_PREVIOUS_PUBLIC_KEYS,
+    JWT_PREVIOUS_SIGNING_KEYS,
+    SIMPLE_JWT,
+    env,
+)
 
 
 def _required(name: str) -> str:
@@ -37,6 +43,22 @@ else:
     # is published as the JWKS. The api.E00x system checks validate the pair.
     JWT_PRIVATE_KEY_FILE = _required("JWT_PRIVATE_KEY_FILE")
     JWT_PUBLIC_KEY_FILE = _required("JWT_PUBLIC_KEY_FILE")
+# The previous keys of a rotation verify as well as the current one: the same rules.
+for _key in JWT_PREVIOUS_SIGNING_KEYS:
+    if len(_key) < 43:
+        raise ImproperlyConfigured(
+            "Each of JWT_PREVIOUS_SIGNING_KEYS must hold at least 256 random bits (43+ characters)."
+        )
+    if _key == SECRET_KEY:
+        raise ImproperlyConfigured("JWT_PREVIOUS_SIGNING_KEYS must not list SECRET_KEY.")
+    if JWT_ALGORITHM == "HS256" and _key == SIMPLE_JWT["SIGNING_KEY"]:
+        raise ImproperlyConfigured(
+            "JWT_PREVIOUS_SIGNING_KEYS must not list the current JWT_SIGNING_KEY."
+        )
+if JWT_ALGORITHM != "HS256" and SIMPLE_JWT["VERIFYING_KEY"] in JWT_PREVIOUS_PUBLIC_KEYS:
+    raise ImproperlyConfigured(
+        "JWT_PREVIOUS_PUBLIC_KEY_FILES must not list the current public key (JWT_PUBLIC_KEY_FILE)."
+    )
 
 # HTTPS only: cookies never travel in clear, and the __Host- prefix pins them to this
 # exact host and path so a sibling subdomain cannot plant or overwrite them.

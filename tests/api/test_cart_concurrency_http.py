@@ -3,14 +3,11 @@ Concurrent requests through the API's HTTP edge, on a live server over PostgreSQ
 same races as tests/shop/test_*_concurrency.py, seen as status codes a client gets.
 """
 
-import http.client
-import json
-from urllib.parse import urlsplit
-
 import pytest
 from django.urls import reverse
 
 from shop.models import CartLine, Order, Product
+from tests.support.api import json_request
 from tests.support.factories import ProductFactory, UserFactory
 from tests.support.threads import repeat, run_in_threads
 
@@ -21,21 +18,7 @@ ROUNDS = 5
 
 def _post(url: str, body: dict | None = None, *, token: str | None = None):
     """POST JSON; return (status, decoded JSON body, or the text when it is not JSON)."""
-    parts = urlsplit(url)
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    try:
-        connection.request("POST", parts.path, body=json.dumps(body or {}), headers=headers)
-        response = connection.getresponse()
-        payload = response.read()
-    finally:
-        connection.close()
-    try:
-        return response.status, json.loads(payload)
-    except ValueError:
-        return response.status, payload.decode(errors="replace")
+    return json_request("POST", url, body or {}, token=token)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import jwt
 import pytest
 from django.urls import reverse
 
+from api.keys import token_backend
 from tests.support.api import b64url, bearer, claims_of, forge
 
 pytestmark = [pytest.mark.django_db, pytest.mark.both_paths]
@@ -17,8 +18,12 @@ HEADER = {"alg": "HS256", "typ": "JWT"}
 
 
 def hs256(header: dict, payload: dict, key: bytes) -> str:
-    """Sign by hand, so that any header and key (even an empty one) can be used."""
-    unsigned = forge(header, payload).rsplit(".", 1)[0]
+    """
+    Sign by hand, so that any header and key (even an empty one) can be used. The header
+    names the site's current key unless it names another: each token is refused for its
+    own defect, not for lacking a kid.
+    """
+    unsigned = forge({"kid": token_backend().kid, **header}, payload).rsplit(".", 1)[0]
     signature = hmac.new(key, unsigned.encode(), hashlib.sha256).digest()
     return f"{unsigned}.{b64url(signature)}"
 

@@ -188,3 +188,56 @@ def test_production_refuses_a_jwt_key_equal_to_the_secret_key():
     result = _production_check(JWT_SIGNING_KEY=PRODUCTION_ENV["SECRET_KEY"])
     assert result.returncode != 0
     assert "must differ from SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_a_previous_jwt_key_equal_to_the_current_one():
+    key = "a-current-jwt-signing-key-of-more-than-forty-three-characters-0123"
+    result = _production_check(JWT_SIGNING_KEY=key, JWT_PREVIOUS_SIGNING_KEYS=f"{'b' * 43},{key}")
+    assert result.returncode != 0
+    assert "JWT_PREVIOUS_SIGNING_KEYS must not list the current JWT_SIGNING_KEY" in result.stderr
+
+
+def test_production_refuses_a_short_previous_jwt_key():
+    key = "a-current-jwt-signing-key-of-more-than-forty-three-characters-0123"
+    result = _production_check(JWT_SIGNING_KEY=key, JWT_PREVIOUS_SIGNING_KEYS="too-short")
+    assert result.returncode != 0
+    assert "JWT_PREVIOUS_SIGNING_KEYS" in result.stderr
+    assert "43+ characters" in result.stderr
+
+
+def _key_pair_env(algorithm: str, directory) -> dict[str, str]:
+    """The environment lines of a fresh key pair for the algorithm, written to directory."""
+    private_path, public_path = make_key_pair(algorithm, directory)
+    return {
+        "JWT_ALGORITHM": algorithm,
+        "JWT_PRIVATE_KEY_FILE": private_path,
+        "JWT_PUBLIC_KEY_FILE": public_path,
+    }
+
+
+def test_production_refuses_a_previous_public_key_file_equal_to_the_current_one(tmp_path):
+    keys = _key_pair_env("EdDSA", tmp_path)
+    result = _production_check(**keys, JWT_PREVIOUS_PUBLIC_KEY_FILES=keys["JWT_PUBLIC_KEY_FILE"])
+    assert result.returncode != 0
+    assert "JWT_PREVIOUS_PUBLIC_KEY_FILES must not list the current public key" in result.stderr
+
+
+def test_production_runs_with_previous_keys_of_both_kinds(tmp_path):
+    (tmp_path / "old").mkdir()
+    _, old_public_path = make_key_pair("RS256", tmp_path / "old")
+    result = _production_check(
+        **_key_pair_env("RS256", tmp_path),
+        JWT_PREVIOUS_PUBLIC_KEY_FILES=old_public_path,
+        JWT_PREVIOUS_SIGNING_KEYS="an-hs256-key-retiring-after-a-move-to-rs256-0123456789",
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_production_refuses_a_previous_public_key_file_it_cannot_read(tmp_path):
+    result = _production_check(
+        **_key_pair_env("RS256", tmp_path),
+        JWT_PREVIOUS_PUBLIC_KEY_FILES=str(tmp_path / "retired-long-ago.pem"),
+    )
+    assert result.returncode != 0
+    assert "JWT_PREVIOUS_PUBLIC_KEY_FILES" in result.stderr
+    assert "cannot be read" in result.stderr

@@ -15,7 +15,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts import services
 from accounts.models import SignIn
-from api.keys import public_jwk
+from api.keys import public_jwk, token_backend
 from compare.services import DEMO_SIGN_IN_SESSION_KEY, DEMO_USER_AGENT
 from tests.support.compare import compare_page
 from tests.support.storefront import session_key, sign_in
@@ -175,7 +175,11 @@ def test_the_access_token_shown_belongs_to_the_visitor_and_the_demo_sign_in(brow
     assert claims["user_id"] == str(user.pk)
     assert claims["sid"] == str(demo_sign_ins(user).get().pk)
     assert claims["token_type"] == "access"
-    assert pre_json(html, "access-header") == {"alg": "HS256", "typ": "JWT"}
+    assert pre_json(html, "access-header") == {
+        "alg": "HS256",
+        "typ": "JWT",
+        "kid": token_backend().kid,
+    }
 
 
 def test_the_refresh_token_is_shown_from_its_record_without_a_signature(browser, user):

@@ -23,7 +23,7 @@ from django.urls import reverse
 from jwt.algorithms import OKPAlgorithm, RSAAlgorithm
 from rest_framework.test import APIClient
 
-from api.keys import MAX_TOKEN_BYTES, public_jwk
+from api.keys import MAX_TOKEN_BYTES, token_backend
 from tests.support.api import b64url, claims_of, forge, make_key_pair
 
 pytestmark = [pytest.mark.django_db, pytest.mark.both_paths]
@@ -109,12 +109,11 @@ def site(request, settings, key_files, user, other_user, password):
         reverse("api:token_obtain"), {"email": user.email, "password": password}, format="json"
     )
     assert response.status_code == 200, response.content
-    jwk = public_jwk()
     return Site(
         algorithm=algorithm,
         signing_key=signing_key,
         public_key=public_key,
-        kid=jwk["kid"] if jwk else None,
+        kid=token_backend().kid,
         access=response.json()["access"],
         refresh=response.json()["refresh"],
         other_user_id=str(other_user.pk),

@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from resource_server.app import KeySet, ResourceServer, TokenVerifier, create_app
+from resource_server.app import KeySet, ResourceServer, TokenVerifier, create_app, jwks_uri_discover
 
 ISSUER = "sessions-vs-jwt-shop"
 AUDIENCE = "sessions-vs-jwt-shop-api"
@@ -320,3 +320,40 @@ def test_the_keys_it_has_keep_working_while_the_shop_cannot_be_reached(
 
     assert statuses == [200, 200, 200]
     assert publisher.fetches == 2
+
+
+# --- Finding the key set from the authorization-server metadata (RFC 8414) ---------------
+
+METADATA_URL = "https://shop.example/.well-known/oauth-authorization-server"
+JWKS_URL = "https://shop.example/.well-known/jwks.json"
+
+
+def test_the_key_set_is_found_from_the_authorization_server_metadata():
+    def fetch(url):
+        assert url == METADATA_URL
+        return {"issuer": ISSUER, "jwks_uri": JWKS_URL, "token_endpoint": "https://shop.example/t"}
+
+    assert jwks_uri_discover(METADATA_URL, issuer=ISSUER, fetch=fetch) == JWKS_URL
+
+
+def test_metadata_of_another_issuer_is_refused():
+    # RFC 8414 §3.3: the metadata must be the issuer's own, or keys of another could be used.
+    def fetch(url):
+        return {"issuer": "https://evil.example", "jwks_uri": "https://evil.example/jwks"}
+
+    with pytest.raises(RuntimeError, match="issuer"):
+        jwks_uri_discover(METADATA_URL, issuer=ISSUER, fetch=fetch)
+
+
+def test_metadata_without_a_key_set_is_refused():
+    # The shop signs with a shared secret (HS256): nothing here could verify its tokens.
+    def fetch(url):
+        return {"issuer": ISSUER, "token_endpoint": "https://shop.example/t"}
+
+    with pytest.raises(RuntimeError, match="jwks_uri"):
+        jwks_uri_discover(METADATA_URL, issuer=ISSUER, fetch=fetch)
+
+
+def test_the_server_refuses_two_ways_of_finding_its_keys():
+    with pytest.raises(RuntimeError, match="not both"):
+        create_app({"JWKS_URL": JWKS_URL, "AUTHORIZATION_SERVER_METADATA_URL": METADATA_URL})

@@ -1,10 +1,13 @@
 """
 Helpers for API tests: obtain a token pair, send a bearer token, read a token without
-verifying it, forge one by hand, and make throwaway key pairs.
+verifying it, forge one by hand, make throwaway key pairs, read the lines of a key
+rotation, and send JSON to a server of our own over HTTP.
 """
 
 import base64
+import http.client
 import json
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -71,3 +74,40 @@ def make_key_pair(algorithm: str, directory) -> tuple[str, str]:
         )
     )
     return str(private_path), str(public_path)
+
+
+def rotation_lines(output: str) -> tuple[dict[str, str], dict[str, str]]:
+    """
+    Return the environment lines ``manage.py jwt_key_generate`` prints: those of the
+    rotation, then those that retire the old key.
+    """
+    rotate, retire, block = {}, {}, None
+    for line in output.splitlines():
+        if line.startswith("# Rotate"):
+            block = rotate
+        elif line.startswith("# Retire"):
+            block = retire
+        elif line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            block[name] = value
+    return rotate, retire
+
+
+def json_request(method: str, url: str, body=None, *, token: str | None = None, timeout=30):
+    """Send JSON (with a bearer token); return (status, decoded JSON, or the text if not JSON)."""
+    parts = urlsplit(url)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        payload = None if body is None else json.dumps(body)
+        connection.request(method, parts.path, body=payload, headers=headers)
+        response = connection.getresponse()
+        answer = response.read()
+    finally:
+        connection.close()
+    try:
+        return response.status, json.loads(answer)
+    except ValueError:
+        return response.status, answer.decode(errors="replace")

@@ -191,3 +191,8 @@ def test_the_project_s_comparison_document_carries_the_current_failure_table():
     assert copied.strip() == failure_table(ROOT / "docs" / "failure-table.md"), (
         "docs/failure-table.md changed: run scripts/render_comparison.py"
     )
+
+
+def test_the_project_s_comparison_document_is_rendered_from_the_committed_results():
+    # What /compare/ quotes (latest.json) and what the guide prints must be the same run.
+    assert main(["--check"]) == 0, "run scripts/render_comparison.py after a bench run"

@@ -20,7 +20,8 @@ from config.keypairs import key_pair_ensure
 from tests.support.api import header_of, json_request, rotation_lines
 from tests.support.processes import manage
 
-pytestmark = pytest.mark.slow
+# own_config: the shop it deploys runs on a SQLite file of its own, with no Redis.
+pytestmark = [pytest.mark.slow, pytest.mark.own_config]
 
 EMAIL = "kim@example.com"
 PASSWORD = "rotation-test-pass-2026"

@@ -19,6 +19,9 @@ import pytest
 
 from scripts import preflight
 
+# own_config: make run is started on the embedded defaults, whatever this run is configured with.
+pytestmark = pytest.mark.own_config
+
 ROOT = Path(__file__).resolve().parent.parent
 MAKE = shutil.which("make") or "make"
 STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]+)"')

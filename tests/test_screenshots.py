@@ -77,6 +77,7 @@ def test_the_screenshots_folder_holds_only_what_the_script_takes():
 
 @pytest.mark.browser
 @pytest.mark.slow
+@pytest.mark.own_config  # the script serves its own SQLite database
 def test_the_script_retakes_every_screenshot(tmp_path):
     """What ``make screenshots`` runs, into a folder of its own: the pictures can be retaken."""
     result = subprocess.run(  # noqa: S603 - our own script, fixed arguments.

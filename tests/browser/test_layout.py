@@ -20,7 +20,13 @@ from shop.services import cart_add_item, cart_get_or_create_for_user, order_plac
 from tests.support.factories import SignInFactory
 from tests.support.services import CHROMIUM, CHROMIUM_ARGS
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+# own_config: a page's layout is the same whatever database or cache holds its data.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.own_config,
+    pytest.mark.django_db(transaction=True),
+]
 
 SHOPPER = DEMO_USERS[0]["email"]
 WIDTHS = {"laptop": 1280, "phone": 390}

@@ -124,10 +124,11 @@ def _session_modes() -> list[Mode]:
             expect_queries=0,
             expect_redis_calls=1,
         ),
-        # The floor view with the Redis session's cookie: the middleware fetches the session
-        # (it does so for every request with a well-formed cookie) but nothing reads it. What
-        # this costs beyond the floor is the round trip alone, without the session's decoding
-        # and the user; session-cache costs this plus that work.
+        # The floor view with the Redis session's cookie. On the fast path the middleware
+        # fetches the session (for every request with a well-formed cookie) but nothing reads
+        # it: what this costs beyond the floor is the round trip alone, and session-cache costs
+        # this plus the session's decoding and the user. Django's own middleware reads a
+        # session only when something uses it, so the -stock row sends Redis nothing.
         session(
             "session-cache-round-trip",
             "session in Redis, round trip only (/healthz with the cookie)",

@@ -4,6 +4,7 @@ CSRF-checked, and the same token sign-ins as the bearer endpoints, revoked by th
 """
 
 import os
+import time
 from datetime import timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import SignIn
 from api.browser_views import COOKIE_PATH
+from api.keys import token_backend
 from tests.support.api import bearer, claims_of, csrf_cookie_set, forge, obtain
 from tests.support.factories import UserFactory
 from tests.support.processes import manage
@@ -159,14 +161,18 @@ def test_the_access_token_is_a_bearer_token_of_the_api(signed_in):
     assert APIClient().get(reverse("api:me"), **bearer(access)).status_code == 200
 
 
-def test_sign_in_keeps_the_token_endpoint_s_answers_and_lockout(browser, user, settings):
-    wrong = browser.sign_in(user.email.upper(), "wrong")
+def test_sign_in_keeps_the_token_endpoint_s_normalisation_answers_and_lockout(
+    browser, user, password, settings
+):
+    assert browser.sign_in(f" {user.email.upper()}", password).status_code == 200
+    wrong = browser.sign_in(user.email, "wrong")
     assert (wrong.status_code, wrong.json()["code"]) == (400, "invalid_login")
     assert settings.BROWSER_REFRESH_COOKIE_NAME not in wrong.cookies
     for _ in range(settings.LOGIN_FAILURE_LIMIT):
-        locked = browser.sign_in(f" {user.email.upper()}", "wrong")
+        locked = browser.sign_in(user.email, "wrong")
     assert locked.status_code == 429
     assert locked.json()["retry_after"] > 0
+    assert browser.sign_in(user.email, password).status_code == 429
 
 
 def test_refresh_rotates_the_cookie(signed_in, settings):
@@ -180,7 +186,8 @@ def test_refresh_rotates_the_cookie(signed_in, settings):
 
 def test_the_old_cookie_within_the_reuse_interval_gets_the_same_successor(signed_in):
     first = signed_in.cookie
-    successor = signed_in.refresh() and signed_in.cookie
+    signed_in.refresh()
+    successor = signed_in.cookie
     signed_in.cookie = first
     assert signed_in.refresh().status_code == 200
     assert signed_in.cookie == successor
@@ -267,6 +274,7 @@ def _hostile_cookies(signed_in, access: str) -> dict[str, str]:
         "alg none": forge({"alg": "none", "typ": "JWT"}, claims_of(genuine)),
         "tampered claims": f"{head}.{body[:-4]}AAAA.{genuine.split('.')[2]}",
         "an access token": access,
+        "expired": token_backend().encode({**claims_of(genuine), "exp": int(time.time()) - 60}),
         "oversize": genuine + "x" * 8000,
     }
 

@@ -293,6 +293,17 @@ def test_every_hostile_cookie_is_a_401_that_clears_it_and_ends_nothing(signed_in
     assert signed_in.refresh().status_code == 200
 
 
+def test_a_genuine_refresh_token_planted_in_the_cookie_is_its_own_sign_in_s_credential(
+    browser, api, other_user, password
+):
+    # What no server check can refuse: a valid refresh token says which sign-in it is, not
+    # whose browser holds it (docs/jwt.md). Hence HttpOnly, the path and the CSRF check.
+    theirs = obtain(api, other_user.email, password).json()
+    browser.cookie = theirs["refresh"]
+    access = browser.refresh().json()["access"]
+    assert claims_of(access)["sid"] == claims_of(theirs["refresh"])["sid"]
+
+
 def test_no_cookie_and_an_empty_cookie_are_refused(browser, settings):
     assert_refused(browser.refresh(), settings)
     browser.cookie = ""

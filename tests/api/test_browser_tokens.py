@@ -18,6 +18,7 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import SignIn
 from api.browser_views import COOKIE_PATH
+from api.checks import browser_refresh_cookie_check, browser_refresh_cookie_secure_check
 from api.keys import token_backend
 from tests.support.api import bearer, claims_of, csrf_cookie_set, forge, obtain
 from tests.support.factories import UserFactory
@@ -138,6 +139,19 @@ def test_under_production_settings_the_cookie_is_secure_and_prefixed(
     assert (cookie["secure"], cookie["httponly"], cookie["path"]) == (True, True, COOKIE_PATH)
     cleared = refresh_cookie(browser.logout(), settings)
     assert (cleared["secure"], cleared["max-age"]) == (True, 0)
+
+
+def test_a_secure_prefixed_name_without_secure_is_refused_at_start(settings):
+    settings.BROWSER_REFRESH_COOKIE_NAME = "__Secure-browser_refresh"
+    assert [e.id for e in browser_refresh_cookie_check(None)] == ["api.E007"]
+    settings.BROWSER_REFRESH_COOKIE_SECURE = True
+    assert browser_refresh_cookie_check(None) == []
+
+
+def test_the_deploy_check_warns_about_a_refresh_cookie_that_is_not_secure(settings):
+    assert [w.id for w in browser_refresh_cookie_secure_check(None)] == ["api.W001"]
+    settings.BROWSER_REFRESH_COOKIE_SECURE = True
+    assert browser_refresh_cookie_secure_check(None) == []
 
 
 def _parent_env() -> dict:

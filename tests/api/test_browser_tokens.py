@@ -127,12 +127,14 @@ def test_under_production_settings_the_cookie_is_secure_and_prefixed(
 ):
     code = (
         "from django.conf import settings as s; "
-        "print(s.BROWSER_REFRESH_COOKIE_NAME, s.BROWSER_REFRESH_COOKIE_SECURE)"
+        "print(s.BROWSER_REFRESH_COOKIE_NAME, s.BROWSER_REFRESH_COOKIE_SECURE, "
+        "s.CSRF_COOKIE_HTTPONLY)"
     )
     result = manage("shell", "--no-imports", "-c", code, env={**_parent_env(), **PRODUCTION_ENV})
     assert result.returncode == 0, result.stderr
-    name, secure = result.stdout.split()
+    name, secure, csrf_httponly = result.stdout.split()
     assert (name, secure) == ("__Secure-browser_refresh", "True")
+    assert csrf_httponly == "False"  # The page's script reads the CSRF token from it.
     settings.BROWSER_REFRESH_COOKIE_NAME = name
     settings.BROWSER_REFRESH_COOKIE_SECURE = True
     cookie = refresh_cookie(browser.sign_in(user.email, password), settings)

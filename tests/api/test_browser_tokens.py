@@ -8,7 +8,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.conf import settings as live_settings
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -20,7 +19,7 @@ from accounts.models import SignIn
 from api.browser_views import COOKIE_PATH
 from api.checks import browser_refresh_cookie_check, browser_refresh_cookie_secure_check
 from api.keys import token_backend
-from tests.support.api import bearer, claims_of, csrf_cookie_set, forge, obtain
+from tests.support.api import BrowserTokenClient, bearer, claims_of, forge, obtain
 from tests.support.factories import UserFactory
 from tests.support.processes import manage
 from tests.support.threads import repeat, run_in_threads
@@ -36,38 +35,9 @@ PRODUCTION_ENV = {
 }
 
 
-class Browser:
-    """A client that holds cookies and sends the CSRF token, as the /app/ page's script does."""
-
-    def __init__(self):
-        self.client = APIClient(enforce_csrf_checks=True)
-        self.csrf = csrf_cookie_set(self.client)
-
-    def post(self, name: str, body=None, **extra):
-        return self.client.post(reverse(f"api:{name}"), body, format="json", **self.csrf, **extra)
-
-    def sign_in(self, email: str, password: str):
-        return self.post("browser_token_obtain", {"email": email, "password": password})
-
-    def refresh(self):
-        return self.post("browser_token_refresh")
-
-    def logout(self):
-        return self.post("browser_logout")
-
-    @property
-    def cookie(self) -> str:
-        morsel = self.client.cookies.get(live_settings.BROWSER_REFRESH_COOKIE_NAME)
-        return morsel.value if morsel else ""
-
-    @cookie.setter
-    def cookie(self, value: str) -> None:
-        self.client.cookies[live_settings.BROWSER_REFRESH_COOKIE_NAME] = value
-
-
 @pytest.fixture
 def browser():
-    return Browser()
+    return BrowserTokenClient()
 
 
 @pytest.fixture
@@ -426,9 +396,9 @@ def test_the_chain_s_absolute_limit_refuses_the_next_cookie_refresh(signed_in, s
 @repeat(10)
 def test_two_cookie_refreshes_at_once_leave_one_live_chain():
     user = UserFactory(password="correct-horse-battery-staple")
-    tab = Browser()
+    tab = BrowserTokenClient()
     assert tab.sign_in(user.email, "correct-horse-battery-staple").status_code == 200
-    tabs = [Browser(), Browser()]
+    tabs = [BrowserTokenClient(), BrowserTokenClient()]
     for other in tabs:
         other.cookie = tab.cookie
     outcomes = run_in_threads([other.refresh for other in tabs])

@@ -234,8 +234,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@example.com")
 
 # --- Django REST Framework and JWT ----------------------------------------------------
 # Only JWT bearer authentication on /api/: no session authentication there, so the API has
-# no CSRF surface. Every view is closed unless it says otherwise; errors share one JSON shape
-# (api/exceptions.py).
+# no CSRF surface but the browser endpoints' refresh cookie, which they check CSRF for
+# themselves (api/browser_views.py). Every view is closed unless it says otherwise; errors
+# share one JSON shape (api/exceptions.py).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.JWTBearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -389,6 +390,12 @@ def jwt_audiences(value: str) -> dict[str, str]:
 # The services a client may ask a token for (``resource`` on /api/auth/token/). A token asked
 # for without one is for this API itself: SIMPLE_JWT["AUDIENCE"], the only audience it accepts.
 JWT_AUDIENCES = jwt_audiences(env("JWT_AUDIENCES", default=""))
+
+# Browser clients keep the refresh token in this cookie, HttpOnly and limited to the
+# browser endpoints' path (api/browser_views.py); production names it __Secure- and sends
+# it over HTTPS only.
+BROWSER_REFRESH_COOKIE_NAME = "browser_refresh"
+BROWSER_REFRESH_COOKIE_SECURE = False
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sessions vs JWT shop API",

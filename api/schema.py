@@ -29,6 +29,7 @@ ERROR_REF = {"$ref": "#/components/schemas/Error"}
 _DESCRIPTIONS = {
     "400": "Invalid input: a malformed body, or field errors in `errors`.",
     "401": "No token, or one that is invalid, expired, revoked or of the wrong type.",
+    "403": "CSRF verification failed: no X-CSRFToken header matching Django's CSRF cookie.",
     "404": "No such object (or not yours), or no such page.",
     "429": (
         "Too many failed sign-ins for this account or address, or too many sign-ups or "

@@ -164,6 +164,14 @@ class TokenPairOutput(serializers.Serializer):
     refresh = serializers.CharField()
 
 
+class BrowserAccessOutput(serializers.Serializer):
+    # No refresh token: a browser client's is in the HttpOnly cookie (api/browser_views.py).
+    access = serializers.CharField()
+    access_expires_at = serializers.IntegerField(
+        help_text="When the access token expires, in Unix seconds: refresh before then."
+    )
+
+
 class EmptyOutput(serializers.Serializer):
     pass
 

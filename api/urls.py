@@ -1,7 +1,7 @@
 from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import views
+from . import browser_views, views
 from .converters import ApiIdConverter
 
 register_converter(ApiIdConverter, "api_id")
@@ -16,6 +16,17 @@ urlpatterns = [
     path("auth/logout/", views.LogoutView.as_view(), name="logout"),
     path("auth/revoke/", views.TokenRevokeView.as_view(), name="token_revoke"),
     path("auth/logout-all/", views.LogoutAllView.as_view(), name="logout_all"),
+    path(
+        "auth/browser/token/",
+        browser_views.BrowserTokenObtainView.as_view(),
+        name="browser_token_obtain",
+    ),
+    path(
+        "auth/browser/refresh/",
+        browser_views.BrowserTokenRefreshView.as_view(),
+        name="browser_token_refresh",
+    ),
+    path("auth/browser/logout/", browser_views.BrowserLogoutView.as_view(), name="browser_logout"),
     path("auth/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("auth/signup/", views.SignUpView.as_view(), name="signup"),
     path("auth/password-reset/", views.PasswordResetView.as_view(), name="password_reset"),

@@ -395,6 +395,12 @@ def jwt_audiences(value: str) -> dict[str, str]:
 # for without one is for this API itself: SIMPLE_JWT["AUDIENCE"], the only audience it accepts.
 JWT_AUDIENCES = jwt_audiences(env("JWT_AUDIENCES", default=""))
 
+# Browser clients keep the refresh token in this cookie, HttpOnly and limited to the
+# browser endpoints' path (api/browser_views.py); production names it __Secure- and sends
+# it over HTTPS only.
+BROWSER_REFRESH_COOKIE_NAME = "browser_refresh"
+BROWSER_REFRESH_COOKIE_SECURE = False
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sessions vs JWT shop API",
     "DESCRIPTION": (

@@ -8,8 +8,8 @@ BENCH-ONLY — never deploy with these. The benchmark serves the site with gunic
 - throwaway ``SECRET_KEY`` / ``JWT_SIGNING_KEY`` generated per run when the environment
   has none (``os.environ``, so the servers the run starts inherit the same keys; never
   written to disk), and ``ALLOWED_HOSTS`` defaulting to loopback;
-- no SSL redirect, and session/CSRF cookies without the ``__Host-`` prefix and the Secure
-  flag (both require HTTPS);
+- no SSL redirect, and session, CSRF and browser refresh cookies without the ``__Host-``
+  or ``__Secure-`` prefix and the Secure flag (both require HTTPS);
 - plain static files storage: the manifest storage needs ``collectstatic``, and no
   measured endpoint serves a static file;
 - a database of its own (``var/bench.sqlite3``) unless ``DATABASE_URL`` is set, so a run
@@ -43,6 +43,8 @@ SESSION_COOKIE_SECURE = False
 SESSION_COOKIE_NAME = "sessionid"
 CSRF_COOKIE_SECURE = False
 CSRF_COOKIE_NAME = "csrftoken"
+BROWSER_REFRESH_COOKIE_SECURE = False
+BROWSER_REFRESH_COOKIE_NAME = "browser_refresh"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

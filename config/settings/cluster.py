@@ -8,8 +8,8 @@ generates throwaway ones for each run and gives both instances the same), and ch
 only what plain HTTP cannot do:
 
 - no redirect to HTTPS;
-- session and CSRF cookies without the Secure flag and without the ``__Host-`` prefix
-  (browsers accept either only over HTTPS).
+- session, CSRF and browser refresh cookies without the Secure flag and without the
+  ``__Host-`` or ``__Secure-`` prefix (browsers accept either only over HTTPS).
 
 Everything else (DEBUG off, manifest static files served by whitenoise, sessions and
 caches in Redis, PostgreSQL) is production's.
@@ -22,3 +22,5 @@ SESSION_COOKIE_SECURE = False
 SESSION_COOKIE_NAME = "sessionid"
 CSRF_COOKIE_SECURE = False
 CSRF_COOKIE_NAME = "csrftoken"
+BROWSER_REFRESH_COOKIE_SECURE = False
+BROWSER_REFRESH_COOKIE_NAME = "browser_refresh"

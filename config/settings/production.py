@@ -68,6 +68,10 @@ SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_NAME = "__Host-sessionid"
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_NAME = "__Host-csrftoken"
+# __Secure-, not __Host-: the cookie is limited to the browser endpoints' Path, which
+# __Host- forbids.
+BROWSER_REFRESH_COOKIE_SECURE = True
+BROWSER_REFRESH_COOKIE_NAME = "__Secure-browser_refresh"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -70,6 +70,28 @@ def test_the_schema_publishes_the_limits_the_api_enforces(schema_document):
     assert parameters["search"]["pattern"] == "^[^\\u0000]*$"
 
 
+def test_the_schema_documents_the_browser_endpoints_their_cookie_and_csrf(schema_document):
+    for path in (
+        "/api/auth/browser/token/",
+        "/api/auth/browser/refresh/",
+        "/api/auth/browser/logout/",
+    ):
+        operation = schema_document["paths"][path]["post"]
+        assert operation["tags"] == ["auth-browser"]
+        parameters = {(p["in"], p["name"]): p for p in operation["parameters"]}
+        assert ("cookie", "browser_refresh") in parameters
+        assert parameters["header", "X-CSRFToken"]["required"] is True
+        assert "403" in operation["responses"]
+    token = schema_document["paths"]["/api/auth/browser/token/"]["post"]["responses"]["200"]
+    assert token["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/BrowserAccessOutput"
+    }
+    assert (
+        "refresh"
+        not in schema_document["components"]["schemas"]["BrowserAccessOutput"]["properties"]
+    )
+
+
 def test_public_endpoints_need_no_token_in_the_schema(schema_document):
     for path in ("/api/products/", "/api/healthz/"):
         assert schema_document["paths"][path]["get"].get("security", [{}]) in ([{}], [])

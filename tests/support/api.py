@@ -1,7 +1,7 @@
 """
-Helpers for API tests: obtain a token pair, send a bearer token, read a token without
-verifying it, forge one by hand, make throwaway key pairs, read the lines of a key
-rotation, and send JSON to a server of our own over HTTP.
+Helpers for API tests: obtain a token pair, send a bearer token or a CSRF token, read a
+token without verifying it, forge one by hand, make throwaway key pairs, read the lines of
+a key rotation, and send JSON to a server of our own over HTTP.
 """
 
 import base64
@@ -11,7 +11,10 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from django.conf import settings
+from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
 from django.urls import reverse
+from django.utils.crypto import get_random_string
 
 
 def obtain(client, email, password, **extra):
@@ -19,6 +22,16 @@ def obtain(client, email, password, **extra):
     return client.post(
         reverse("api:token_obtain"), {"email": email, "password": password}, format="json", **extra
     )
+
+
+def csrf_cookie_set(client) -> dict:
+    """
+    Give the client a Django CSRF cookie, as a page with ensure_csrf_cookie would; return
+    the request headers (as test-client keyword arguments) that send its token back.
+    """
+    token = get_random_string(CSRF_SECRET_LENGTH, allowed_chars=CSRF_ALLOWED_CHARS)
+    client.cookies[settings.CSRF_COOKIE_NAME] = token
+    return {"HTTP_X_CSRFTOKEN": token}
 
 
 def bearer(token: str) -> dict:

@@ -18,7 +18,6 @@ from shop.demo import DEMO_ADMIN, DEMO_PASSWORD, DEMO_USERS
 from shop.models import Order, Product
 from shop.services import cart_add_item, cart_get_or_create_for_user, order_place
 from tests.support.factories import SignInFactory
-from tests.support.webclient import chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -94,13 +93,6 @@ def demo_site(live_server):
         "order": Order.objects.get(user=shopper),
         "sign_in": SignIn.objects.filter(user=shopper).first(),
     }
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One Chromium for the module; each test gets a fresh context."""
-    with chromium() as launched:
-        yield launched
 
 
 def storefront_sign_in(page, base_url, email=SHOPPER):

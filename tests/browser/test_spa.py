@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 
 from tests.support.factories import ProductFactory, UserFactory
-from tests.support.webclient import ACCESS_LIFETIME_SECONDS, EMAIL, Client, chromium
+from tests.support.webclient import ACCESS_LIFETIME_SECONDS, EMAIL, Client, storefront_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -48,13 +48,6 @@ def shopper(catalog, password):
     return UserFactory(email=EMAIL, password=password)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """One Chromium for the whole module; each test gets fresh contexts (no shared state)."""
-    with chromium() as launched:
-        yield launched
-
-
 @pytest.fixture
 def client_tab(browser, live_server, shopper):
     tab = Client(browser, live_server)
@@ -72,14 +65,7 @@ def other_device(browser, live_server, shopper):
 @pytest.fixture
 def storefront(browser, live_server, shopper, password):
     """Another browser, signed in to the storefront (a session) as the same user."""
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(live_server.url + reverse("accounts:login"))
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    context, page = storefront_sign_in(browser, live_server.url, password)
     yield page
     context.close()
 

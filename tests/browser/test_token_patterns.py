@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.support.factories import UserFactory
-from tests.support.webclient import EMAIL, Client, chromium
+from tests.support.webclient import EMAIL, Client
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -17,12 +17,6 @@ MEMORY = "Tokens in memory"
 COOKIE = "Refresh token in an HttpOnly cookie"
 LOCAL_STORAGE = "Tokens in localStorage"
 STORAGE_KEY = "webclient.tokens"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

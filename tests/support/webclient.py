@@ -34,6 +34,19 @@ def chromium():
             browser.close()
 
 
+def storefront_sign_in(browser, base_url: str, password: str, email: str = EMAIL):
+    """Open a fresh context signed in to the storefront (a session); return (context, page)."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(base_url + reverse("accounts:login"))
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    return context, page
+
+
 class Client:
     """One browser tab on the client, with the API traffic it has seen."""
 

@@ -1,10 +1,13 @@
-"""System checks for the JWT key material (run by ``manage.py check`` and ``migrate``)."""
+"""
+System checks for the JWT key material and the browser refresh cookie (run by
+``manage.py check`` and ``migrate``; the deploy ones by ``check --deploy``).
+"""
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
 from rest_framework_simplejwt.exceptions import TokenBackendError
 
 from .keys import ASYMMETRIC_ALGORITHMS, public_key_jwk, token_backend
@@ -80,3 +83,32 @@ def _previous_keys_check() -> list[Error]:
                 )
             )
     return errors
+
+
+@register("security")
+def browser_refresh_cookie_check(app_configs, **kwargs) -> list[Error]:
+    """Refuse a __Secure- cookie name without Secure: browsers would drop the cookie."""
+    name = settings.BROWSER_REFRESH_COOKIE_NAME
+    if name.startswith("__Secure-") and not settings.BROWSER_REFRESH_COOKIE_SECURE:
+        return [
+            Error(
+                f"The browser refresh cookie {name!r} needs BROWSER_REFRESH_COOKIE_SECURE = "
+                "True: browsers drop a __Secure- cookie that is not Secure.",
+                id="api.E007",
+            )
+        ]
+    return []
+
+
+@register("security", deploy=True)
+def browser_refresh_cookie_secure_check(app_configs, **kwargs) -> list[Warning]:
+    """Warn, as Django does for the session cookie, when the refresh cookie is not Secure."""
+    if settings.BROWSER_REFRESH_COOKIE_SECURE:
+        return []
+    return [
+        Warning(
+            "BROWSER_REFRESH_COOKIE_SECURE is False: the browser refresh token could be "
+            "sent over plain HTTP.",
+            id="api.W001",
+        )
+    ]

@@ -239,8 +239,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@example.com")
 
 # --- Django REST Framework and JWT ----------------------------------------------------
 # Only JWT bearer authentication on /api/: no session authentication there, so the API has
-# no CSRF surface. Every view is closed unless it says otherwise; errors share one JSON shape
-# (api/exceptions.py).
+# no CSRF surface but the browser endpoints' refresh cookie, which they check CSRF for
+# themselves (api/browser_views.py). Every view is closed unless it says otherwise; errors
+# share one JSON shape (api/exceptions.py).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.JWTBearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

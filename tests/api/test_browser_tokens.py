@@ -4,10 +4,10 @@ CSRF-checked, and the same token sign-ins as the bearer endpoints, revoked by th
 """
 
 import os
+import time
 from datetime import timedelta
 
 import pytest
-from django.conf import settings as live_settings
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -17,7 +17,9 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import SignIn
 from api.browser_views import COOKIE_PATH
-from tests.support.api import bearer, claims_of, csrf_cookie_set, forge, obtain
+from api.checks import browser_refresh_cookie_check, browser_refresh_cookie_secure_check
+from api.keys import token_backend
+from tests.support.api import BrowserTokenClient, bearer, claims_of, forge, obtain
 from tests.support.factories import UserFactory
 from tests.support.processes import manage
 from tests.support.threads import repeat, run_in_threads
@@ -33,38 +35,9 @@ PRODUCTION_ENV = {
 }
 
 
-class Browser:
-    """A client that holds cookies and sends the CSRF token, as the /app/ page's script does."""
-
-    def __init__(self):
-        self.client = APIClient(enforce_csrf_checks=True)
-        self.csrf = csrf_cookie_set(self.client)
-
-    def post(self, name: str, body=None, **extra):
-        return self.client.post(reverse(f"api:{name}"), body, format="json", **self.csrf, **extra)
-
-    def sign_in(self, email: str, password: str):
-        return self.post("browser_token_obtain", {"email": email, "password": password})
-
-    def refresh(self):
-        return self.post("browser_token_refresh")
-
-    def logout(self):
-        return self.post("browser_logout")
-
-    @property
-    def cookie(self) -> str:
-        morsel = self.client.cookies.get(live_settings.BROWSER_REFRESH_COOKIE_NAME)
-        return morsel.value if morsel else ""
-
-    @cookie.setter
-    def cookie(self, value: str) -> None:
-        self.client.cookies[live_settings.BROWSER_REFRESH_COOKIE_NAME] = value
-
-
 @pytest.fixture
 def browser():
-    return Browser()
+    return BrowserTokenClient()
 
 
 @pytest.fixture
@@ -124,18 +97,33 @@ def test_under_production_settings_the_cookie_is_secure_and_prefixed(
 ):
     code = (
         "from django.conf import settings as s; "
-        "print(s.BROWSER_REFRESH_COOKIE_NAME, s.BROWSER_REFRESH_COOKIE_SECURE)"
+        "print(s.BROWSER_REFRESH_COOKIE_NAME, s.BROWSER_REFRESH_COOKIE_SECURE, "
+        "s.CSRF_COOKIE_HTTPONLY)"
     )
     result = manage("shell", "--no-imports", "-c", code, env={**_parent_env(), **PRODUCTION_ENV})
     assert result.returncode == 0, result.stderr
-    name, secure = result.stdout.split()
+    name, secure, csrf_httponly = result.stdout.split()
     assert (name, secure) == ("__Secure-browser_refresh", "True")
+    assert csrf_httponly == "False"  # The page's script reads the CSRF token from it.
     settings.BROWSER_REFRESH_COOKIE_NAME = name
     settings.BROWSER_REFRESH_COOKIE_SECURE = True
     cookie = refresh_cookie(browser.sign_in(user.email, password), settings)
     assert (cookie["secure"], cookie["httponly"], cookie["path"]) == (True, True, COOKIE_PATH)
     cleared = refresh_cookie(browser.logout(), settings)
     assert (cleared["secure"], cleared["max-age"]) == (True, 0)
+
+
+def test_a_secure_prefixed_name_without_secure_is_refused_at_start(settings):
+    settings.BROWSER_REFRESH_COOKIE_NAME = "__Secure-browser_refresh"
+    assert [e.id for e in browser_refresh_cookie_check(None)] == ["api.E007"]
+    settings.BROWSER_REFRESH_COOKIE_SECURE = True
+    assert browser_refresh_cookie_check(None) == []
+
+
+def test_the_deploy_check_warns_about_a_refresh_cookie_that_is_not_secure(settings):
+    assert [w.id for w in browser_refresh_cookie_secure_check(None)] == ["api.W001"]
+    settings.BROWSER_REFRESH_COOKIE_SECURE = True
+    assert browser_refresh_cookie_secure_check(None) == []
 
 
 def _parent_env() -> dict:
@@ -159,14 +147,18 @@ def test_the_access_token_is_a_bearer_token_of_the_api(signed_in):
     assert APIClient().get(reverse("api:me"), **bearer(access)).status_code == 200
 
 
-def test_sign_in_keeps_the_token_endpoint_s_answers_and_lockout(browser, user, settings):
-    wrong = browser.sign_in(user.email.upper(), "wrong")
+def test_sign_in_keeps_the_token_endpoint_s_normalisation_answers_and_lockout(
+    browser, user, password, settings
+):
+    assert browser.sign_in(f" {user.email.upper()}", password).status_code == 200
+    wrong = browser.sign_in(user.email, "wrong")
     assert (wrong.status_code, wrong.json()["code"]) == (400, "invalid_login")
     assert settings.BROWSER_REFRESH_COOKIE_NAME not in wrong.cookies
     for _ in range(settings.LOGIN_FAILURE_LIMIT):
-        locked = browser.sign_in(f" {user.email.upper()}", "wrong")
+        locked = browser.sign_in(user.email, "wrong")
     assert locked.status_code == 429
     assert locked.json()["retry_after"] > 0
+    assert browser.sign_in(user.email, password).status_code == 429
 
 
 def test_refresh_rotates_the_cookie(signed_in, settings):
@@ -180,7 +172,8 @@ def test_refresh_rotates_the_cookie(signed_in, settings):
 
 def test_the_old_cookie_within_the_reuse_interval_gets_the_same_successor(signed_in):
     first = signed_in.cookie
-    successor = signed_in.refresh() and signed_in.cookie
+    signed_in.refresh()
+    successor = signed_in.cookie
     signed_in.cookie = first
     assert signed_in.refresh().status_code == 200
     assert signed_in.cookie == successor
@@ -267,6 +260,7 @@ def _hostile_cookies(signed_in, access: str) -> dict[str, str]:
         "alg none": forge({"alg": "none", "typ": "JWT"}, claims_of(genuine)),
         "tampered claims": f"{head}.{body[:-4]}AAAA.{genuine.split('.')[2]}",
         "an access token": access,
+        "expired": token_backend().encode({**claims_of(genuine), "exp": int(time.time()) - 60}),
         "oversize": genuine + "x" * 8000,
     }
 
@@ -283,6 +277,17 @@ def test_every_hostile_cookie_is_a_401_that_clears_it_and_ends_nothing(signed_in
         assert refresh_cookie(response, settings).value == "", name
     signed_in.cookie = genuine
     assert signed_in.refresh().status_code == 200
+
+
+def test_a_genuine_refresh_token_planted_in_the_cookie_is_its_own_sign_in_s_credential(
+    browser, api, other_user, password
+):
+    # What no server check can refuse: a valid refresh token says which sign-in it is, not
+    # whose browser holds it (docs/jwt.md). Hence HttpOnly, the path and the CSRF check.
+    theirs = obtain(api, other_user.email, password).json()
+    browser.cookie = theirs["refresh"]
+    access = browser.refresh().json()["access"]
+    assert claims_of(access)["sid"] == claims_of(theirs["refresh"])["sid"]
 
 
 def test_no_cookie_and_an_empty_cookie_are_refused(browser, settings):
@@ -391,9 +396,9 @@ def test_the_chain_s_absolute_limit_refuses_the_next_cookie_refresh(signed_in, s
 @repeat(10)
 def test_two_cookie_refreshes_at_once_leave_one_live_chain():
     user = UserFactory(password="correct-horse-battery-staple")
-    tab = Browser()
+    tab = BrowserTokenClient()
     assert tab.sign_in(user.email, "correct-horse-battery-staple").status_code == 200
-    tabs = [Browser(), Browser()]
+    tabs = [BrowserTokenClient(), BrowserTokenClient()]
     for other in tabs:
         other.cookie = tab.cookie
     outcomes = run_in_threads([other.refresh for other in tabs])

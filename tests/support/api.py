@@ -1,7 +1,8 @@
 """
-Helpers for API tests: obtain a token pair, send a bearer token or a CSRF token, read a
-token without verifying it, forge one by hand, make throwaway key pairs, read the lines of
-a key rotation, and send JSON to a server of our own over HTTP.
+Helpers for API tests: obtain a token pair, send a bearer token or a CSRF token, drive the
+browser token endpoints, read a token without verifying it, forge one by hand, make
+throwaway key pairs, read the lines of a key rotation, and send JSON to a server of our own
+over HTTP.
 """
 
 import base64
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
 from django.urls import reverse
 from django.utils.crypto import get_random_string
+from rest_framework.test import APIClient
 
 
 def obtain(client, email, password, **extra):
@@ -32,6 +34,39 @@ def csrf_cookie_set(client) -> dict:
     token = get_random_string(CSRF_SECRET_LENGTH, allowed_chars=CSRF_ALLOWED_CHARS)
     client.cookies[settings.CSRF_COOKIE_NAME] = token
     return {"HTTP_X_CSRFTOKEN": token}
+
+
+class BrowserTokenClient:
+    """
+    A test client for the browser token endpoints: it keeps the cookies and sends the CSRF
+    token, as the /app/ page's script does.
+    """
+
+    def __init__(self):
+        self.client = APIClient(enforce_csrf_checks=True)
+        self.csrf = csrf_cookie_set(self.client)
+
+    def post(self, name: str, body=None, **extra):
+        return self.client.post(reverse(f"api:{name}"), body, format="json", **self.csrf, **extra)
+
+    def sign_in(self, email: str, password: str):
+        return self.post("browser_token_obtain", {"email": email, "password": password})
+
+    def refresh(self):
+        return self.post("browser_token_refresh")
+
+    def logout(self):
+        return self.post("browser_logout")
+
+    @property
+    def cookie(self) -> str:
+        """The refresh cookie's value as the browser holds it ("" once cleared)."""
+        morsel = self.client.cookies.get(settings.BROWSER_REFRESH_COOKIE_NAME)
+        return morsel.value if morsel else ""
+
+    @cookie.setter
+    def cookie(self, value: str) -> None:
+        self.client.cookies[settings.BROWSER_REFRESH_COOKIE_NAME] = value
 
 
 def bearer(token: str) -> dict:

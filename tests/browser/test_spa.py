@@ -5,14 +5,13 @@ on 401, checkout, and the storefront showing the same cart and orders.
 """
 
 import re
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from tests.support.factories import ProductFactory, UserFactory
-from tests.support.webclient import ACCESS_LIFETIME_SECONDS, EMAIL, Client, storefront_sign_in
+from tests.support.webclient import EMAIL, Client, storefront_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -23,16 +22,6 @@ STRING_GLOBALS = """
   .map(name => { try { return window[name]; } catch { return null; } })
   .filter(value => typeof value === "string")
 """
-
-
-@pytest.fixture
-def short_lived_access(settings):
-    """Access tokens that expire ACCESS_LIFETIME_SECONDS after issue, with no leeway."""
-    settings.SIMPLE_JWT = {
-        **settings.SIMPLE_JWT,
-        "ACCESS_TOKEN_LIFETIME": timedelta(seconds=ACCESS_LIFETIME_SECONDS),
-        "LEEWAY": 0,
-    }
 
 
 @pytest.fixture

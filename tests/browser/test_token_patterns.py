@@ -115,6 +115,34 @@ def test_with_the_cookie_signing_out_clears_it_and_a_reload_stays_signed_out(tab
     assert not tab.signed_in()
 
 
+def test_with_the_cookie_an_expired_access_token_is_refreshed_through_it(
+    short_lived_access, tab, password
+):
+    tab.sign_in(password, pattern=COOKIE)
+    tab.wait_for_access_expiry()
+
+    with tab.page.expect_response(lambda r: r.url.endswith("/api/cart/") and r.ok):
+        tab.tab("Cart").click()
+
+    # Sign-in counted the cart once; the expired token's call was refused, then retried.
+    assert tab.calls("GET", "/api/cart/") == [200, 401, 200]
+    # The first load's silent sign-in found no cookie; the expiry's refresh used it.
+    assert tab.calls("POST", "/api/auth/browser/refresh/") == [401, 200]
+    assert tab.calls("POST", "/api/auth/token/refresh/") == []
+
+
+def test_with_the_cookie_signing_out_everywhere_clears_the_cookie_too(tab, password):
+    tab.sign_in(password, pattern=COOKIE)
+
+    tab.page.get_by_role("button", name="Sign out of every API sign-in").click()
+    tab.page.get_by_role("heading", name="Sign in to the API").wait_for()
+    tab.reload()
+
+    assert tab.calls("POST", "/api/auth/logout-all/") == [204]
+    assert refresh_cookies(tab) == []
+    assert not tab.signed_in()
+
+
 # --- Tokens in localStorage (the demo) ------------------------------------------------------
 
 

@@ -81,6 +81,7 @@ async () => {
   const seen = [];
   const real = window.fetch;
   let faked = false;
+  let retried = false;
   window.fetch = async (input, init = {}) => {
     const auth = new Headers(init.headers || {}).get("Authorization") || "";
     seen.push(...jwtsIn(auth));
@@ -93,14 +94,15 @@ async () => {
     }
     const answer = await real(input, init);
     seen.push(...jwtsIn(await answer.clone().text()));
+    if (auth) retried = true;
     return answer;
   };
   document.querySelector("[data-view=products]").click();
+  // Until the page has refreshed and retried its call with the new access token.
   const started = Date.now();
-  while (Date.now() - started < 3000 && !(faked && seen.length > 1)) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  while (!retried && Date.now() - started < 5000) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  await new Promise((resolve) => setTimeout(resolve, 500));
   window.fetch = real;
   return [...new Set(seen)];
 }
@@ -210,7 +212,7 @@ def kettle(live_server):
     return ProductFactory(name="Blue Kettle", price=Decimal("12.50"), stock=5)
 
 
-def signed_in_page(pattern, browser, live_server, password, kettle):
+def signed_in_page(pattern, browser, live_server, password):
     """A fresh context signed in as the victim the pattern's way; return (context, page)."""
     if pattern == "session":
         context, page = storefront_sign_in(browser, live_server.url, password)
@@ -220,17 +222,21 @@ def signed_in_page(pattern, browser, live_server, password, kettle):
     return tab.context, tab.page
 
 
+def cookie_kinds(context) -> dict[str, str]:
+    """The victim's credential cookies now, as {value: which credential it is}."""
+    kinds = {
+        settings.SESSION_COOKIE_NAME: "session cookie",
+        settings.BROWSER_REFRESH_COOKIE_NAME: "refresh cookie",
+        settings.CSRF_COOKIE_NAME: "CSRF token",
+    }
+    return {c["value"]: kinds[c["name"]] for c in context.cookies() if c["name"] in kinds}
+
+
 def kind_of(value: str, cookies: dict[str, str]) -> str:
     """Name a value the way the table does: which credential it is."""
     if value.count(".") == 2 and value.startswith("eyJ"):
         return f"{jwt_claims(value)['token_type']} token"
-    if value == cookies.get(settings.SESSION_COOKIE_NAME):
-        return "session cookie"
-    if value == cookies.get(settings.BROWSER_REFRESH_COOKIE_NAME):
-        return "refresh cookie"
-    if value == cookies.get(settings.CSRF_COOKIE_NAME):
-        return "CSRF token"
-    return "other"
+    return cookies.get(value, "other")
 
 
 def latest(loot: dict[str, str], kind: str, cookies) -> str | None:
@@ -315,8 +321,8 @@ def use_after_close(base_url: str, loot: dict[str, str], cookies) -> list[dict]:
 
 def measure(pattern, browser, live_server, victim, password, kettle) -> dict:
     """Run the four steps against a victim signed in the pattern's way; return what was seen."""
-    context, page = signed_in_page(pattern, browser, live_server, password, kettle)
-    cookies = {cookie["name"]: cookie["value"] for cookie in context.cookies()}
+    context, page = signed_in_page(pattern, browser, live_server, password)
+    cookies = cookie_kinds(context)
     at_rest = page.evaluate(READ_AT_REST)
     in_transit = [] if pattern == "session" else page.evaluate(READ_IN_TRANSIT)
     acted = page.evaluate(
@@ -338,6 +344,7 @@ def measure(pattern, browser, live_server, victim, password, kettle) -> dict:
         attacker.wait_for("navigation")
         channels = {channel: channel in attacker.channels() for channel in CHANNELS}
         arrived = attacker.loot()
+    cookies |= cookie_kinds(context)  # The refresh cookie has rotated meanwhile.
     context.close()
     in_cart = [line.product_id for line in cart_lines(cart=cart_get_for_user(user=victim))]
     return {

@@ -14,7 +14,7 @@
 
 const API = "/api";
 const STORAGE_KEY = "webclient.tokens";
-export const PATTERNS = ["memory", "cookie", "localstorage"];
+const PATTERNS = ["memory", "cookie", "localstorage"];
 
 let pattern = "memory";
 let accessToken = null;
@@ -54,7 +54,7 @@ function localStorageAllowed() {
 }
 
 /** The patterns this page offers: localStorage only where the page allows the demo. */
-export function patternsOffered() {
+function patternsOffered() {
   return PATTERNS.filter((name) => name !== "localstorage" || localStorageAllowed());
 }
 
@@ -74,7 +74,8 @@ function setTokens(pair) {
   accessToken = pair ? pair.access : null;
   refreshToken = pair && pattern !== "cookie" ? pair.refresh : null;
   if (pattern === "localstorage") {
-    if (pair) localStorage.setItem(STORAGE_KEY, JSON.stringify({ access: accessToken, refresh: refreshToken }));
+    const stored = JSON.stringify({ access: accessToken, refresh: refreshToken });
+    if (pair) localStorage.setItem(STORAGE_KEY, stored);
     else localStorage.removeItem(STORAGE_KEY);
   }
   listeners.forEach((listener) => listener());

@@ -27,6 +27,11 @@ def bench_results_path() -> Path:
     )
 
 
+def xss_exposure_path() -> Path:
+    """Where the XSS measurement is committed (``COMPARE_XSS_EXPOSURE`` overrides it)."""
+    return Path(getattr(settings, "COMPARE_XSS_EXPOSURE", selectors.XSS_EXPOSURE_PATH))
+
+
 def comparison_doc_path() -> Path:
     """The written comparison the page sums up: docs/comparison.md in the repository."""
     return settings.BASE_DIR / "docs" / "comparison.md"
@@ -43,6 +48,7 @@ def _context(request, *, session_cost) -> dict:
         "jwt_mode": services.jwt_mode_label(),
         "bench": benchmark.bench_summary(bench_results_path()),
         "throttle_seconds": settings.SESSION_ACTIVITY_THROTTLE_SECONDS,
+        "xss": selectors.xss_exposure(xss_exposure_path()),
     }
     user = request.user
     if not user.is_authenticated:

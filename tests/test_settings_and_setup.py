@@ -47,6 +47,20 @@ def test_production_settings_with_per_process_lockout_counters_fail_the_deploy_c
     assert "accounts.E001" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "module", ["config.settings.production", "config.settings.bench", "config.settings.cluster"]
+)
+def test_production_and_what_derives_from_it_leave_out_the_local_storage_demo(module):
+    result = _manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; print(settings.WEBCLIENT_LOCALSTORAGE_DEMO)",
+        env_overrides={**GOOD_PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": module},
+    )
+    assert result.stdout.strip() == "False", result.stderr
+
+
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "JWT_SIGNING_KEY"])
 def test_production_refuses_to_start_without_its_secrets_and_hosts(missing):
     env = {**GOOD_PRODUCTION_ENV, missing: ""}

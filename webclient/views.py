@@ -1,10 +1,15 @@
 """
 The single page of the browser client. It is a static shell: everything the user sees
 after it loads comes from the JWT API through ``webclient/static/webclient/*.js``.
+
+The page offers three ways to hold the tokens (docs/browser-client.md): in page memory,
+the refresh token in an HttpOnly cookie, and, as a demonstration only, in localStorage.
 """
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.template.loader import render_to_string
+from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 
 # The page holds bearer tokens in memory, so script injection is the threat that matters:
@@ -30,11 +35,18 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 @require_safe
+@ensure_csrf_cookie
 def app(request):
-    """Serve the client's shell with its Content-Security-Policy."""
+    """Serve the client's shell with its Content-Security-Policy and Django's CSRF cookie."""
     # Rendered without the request: the page is the same for everyone and reads no
-    # session, so the storefront's sign-in plays no part in it.
-    response = HttpResponse(render_to_string("webclient/app.html"))
+    # session, so the storefront's sign-in plays no part in it. The cookie pattern's
+    # endpoints want Django's CSRF token in a header: the script reads it from the CSRF
+    # cookie this view sets, by the name the page gives it.
+    context = {
+        "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
+        "localstorage_demo": settings.WEBCLIENT_LOCALSTORAGE_DEMO,
+    }
+    response = HttpResponse(render_to_string("webclient/app.html", context))
     response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response["Cache-Control"] = "no-cache"
     return response

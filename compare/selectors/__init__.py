@@ -11,6 +11,8 @@ either shows a secret or a duration; the names are imported here, so callers say
 ``selectors.session_record`` whichever side it is on.
 """
 
+from compare.xss_exposure import XSS_EXPOSURE_PATH, XssTable, xss_exposure
+
 from .formatting import PREVIEW_CHARS, duration_text, preview
 from .sessions import (
     SESSION_BACKEND_LABELS,
@@ -34,12 +36,14 @@ from .tokens import (
 __all__ = [
     "PREVIEW_CHARS",
     "SESSION_BACKEND_LABELS",
+    "XSS_EXPOSURE_PATH",
     "DecodedToken",
     "DenylistEntry",
     "JwtPolicy",
     "SessionCookie",
     "SessionRecord",
     "TokenStorage",
+    "XssTable",
     "duration_text",
     "jwt_policy",
     "preview",
@@ -49,4 +53,5 @@ __all__ = [
     "session_record",
     "token_decode",
     "token_storage",
+    "xss_exposure",
 ]

@@ -174,6 +174,11 @@ SIGNIN_RETENTION_DAYS = env.int("SIGNIN_RETENTION_DAYS", default=30)
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 
+# /app/ can keep its tokens in localStorage to show why not to (docs/browser-client.md):
+# a demonstration only, offered where this is True (local and test settings), never in
+# production or anything derived from it.
+WEBCLIENT_LOCALSTORAGE_DEMO = False
+
 # --- Authentication -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"

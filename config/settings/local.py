@@ -71,3 +71,5 @@ WHITENOISE_USE_FINDERS = True
 # No STATIC_ROOT unless one is given: nothing is collected here, and WhiteNoise would warn
 # at every start that the directory is missing.
 STATIC_ROOT = env("STATIC_ROOT", default=None)
+# The browser client may show the pattern to avoid (tokens in localStorage): a demo.
+WEBCLIENT_LOCALSTORAGE_DEMO = True

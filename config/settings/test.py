@@ -19,3 +19,5 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The browser client may show the pattern to avoid (tokens in localStorage): a demo.
+WEBCLIENT_LOCALSTORAGE_DEMO = True

@@ -18,7 +18,6 @@ from shop.demo import DEMO_ADMIN, DEMO_PASSWORD, DEMO_USERS
 from shop.models import Order, Product
 from shop.services import cart_add_item, cart_get_or_create_for_user, order_place
 from tests.support.factories import SignInFactory
-from tests.support.services import CHROMIUM, CHROMIUM_ARGS
 
 # own_config: a page's layout is the same whatever database or cache holds its data.
 pytestmark = [
@@ -100,23 +99,6 @@ def demo_site(live_server):
         "order": Order.objects.get(user=shopper),
         "sign_in": SignIn.objects.filter(user=shopper).first(),
     }
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One Chromium for the module; each test gets a fresh context."""
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an asyncio loop in this thread, where Django refuses
-    # database calls; it runs no Django code on it, so lift the guard while it is up (as
-    # tests/browser/test_spa.py does).
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def storefront_sign_in(page, base_url, email=SHOPPER):

@@ -5,19 +5,15 @@ on 401, checkout, and the storefront showing the same cart and orders.
 """
 
 import re
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from tests.support.factories import ProductFactory, UserFactory
-from tests.support.services import CHROMIUM, CHROMIUM_ARGS
+from tests.support.webclient import EMAIL, Client, storefront_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-EMAIL = "kim@example.com"
-ACCESS_LIFETIME_SECONDS = 2
 
 # Every own enumerable global of the page whose value is a string, to show the tokens are
 # not lying around as globals either.
@@ -26,16 +22,6 @@ STRING_GLOBALS = """
   .map(name => { try { return window[name]; } catch { return null; } })
   .filter(value => typeof value === "string")
 """
-
-
-@pytest.fixture
-def short_lived_access(settings):
-    """Access tokens that expire ACCESS_LIFETIME_SECONDS after issue, with no leeway."""
-    settings.SIMPLE_JWT = {
-        **settings.SIMPLE_JWT,
-        "ACCESS_TOKEN_LIFETIME": timedelta(seconds=ACCESS_LIFETIME_SECONDS),
-        "LEEWAY": 0,
-    }
 
 
 @pytest.fixture
@@ -49,88 +35,6 @@ def catalog(live_server):
 @pytest.fixture
 def shopper(catalog, password):
     return UserFactory(email=EMAIL, password=password)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One Chromium for the whole module; each test gets fresh contexts (no shared state)."""
-    from playwright.sync_api import sync_playwright
-
-    # Django refuses database calls in a thread where an asyncio event loop is running (a
-    # guard for async views). Playwright's sync API keeps such a loop in this thread for as
-    # long as the browser lives but runs no Django code on it, so here the guard would only
-    # stop the tests' own fixtures: lift it for this module while the browser is up.
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-class Client:
-    """One browser tab on the client, with the API traffic it has seen."""
-
-    def __init__(self, browser, live_server, **context_options):
-        self.context = browser.new_context(**context_options)
-        self.context.set_default_timeout(10_000)
-        self.page = self.context.new_page()
-        self.base_url = live_server.url
-        self.exchanges = []  # (method, path, status, request headers)
-        self.token_pairs = []
-        self.csp_violations = []
-        self.page.on("response", self._record)
-        self.page.on("console", self._console)
-
-    def _record(self, response):
-        path = response.url.removeprefix(self.base_url)
-        request = response.request
-        self.exchanges.append((request.method, path, response.status, request.headers))
-
-    def _console(self, message):
-        if "Content Security Policy" in message.text or "Trusted Type" in message.text:
-            self.csp_violations.append(message.text)
-
-    def calls(self, method, path):
-        return [status for m, p, status, _ in self.exchanges if m == method and p == path]
-
-    def open(self):
-        self.page.goto(self.base_url + reverse("webclient:app"))
-        self.page.wait_for_selector("body[data-ready=true]")
-        return self
-
-    def sign_in(self, password, email=EMAIL):
-        self.page.get_by_label("Email").fill(email)
-        self.page.get_by_label("Password").fill(password)
-        with self.page.expect_response(lambda response: response.url.endswith("/token/")) as sent:
-            self.page.get_by_role("button", name="Sign in").click()
-        self.token_pairs.append(sent.value.json())
-        self.page.get_by_role("heading", name="Products").wait_for()
-        return self
-
-    def add_to_cart(self, name, quantity=1):
-        self.page.get_by_label(f"Quantity of {name}").fill(str(quantity))
-        self.page.get_by_role("button", name=f"Add {name} to cart").click()
-        self.page.get_by_role("status").filter(has_text=f"Added {quantity} × {name}").wait_for()
-
-    def tab(self, name):
-        """The client's own navigation button for a screen: Products, Cart or Orders."""
-        navigation = self.page.get_by_role("navigation", name="Client")
-        return navigation.get_by_role("button", name=re.compile(f"^{name}"))
-
-    def place_order(self) -> str:
-        """Check the cart out; return the new order's name as the orders screen shows it."""
-        self.tab("Cart").click()
-        self.page.get_by_role("button", name="Place order").click()
-        self.page.get_by_role("status").filter(has_text="placed").wait_for()
-        self.page.get_by_role("heading", name="Your orders").wait_for()
-        return self.page.locator("#orders-body th").first.inner_text()
-
-    def wait_for_access_expiry(self):
-        self.page.locator("#token-clock[data-state=expired]").wait_for(
-            timeout=(ACCESS_LIFETIME_SECONDS + 3) * 1000
-        )
 
 
 @pytest.fixture
@@ -150,14 +54,7 @@ def other_device(browser, live_server, shopper):
 @pytest.fixture
 def storefront(browser, live_server, shopper, password):
     """Another browser, signed in to the storefront (a session) as the same user."""
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(live_server.url + reverse("accounts:login"))
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    context, page = storefront_sign_in(browser, live_server.url, password)
     yield page
     context.close()
 
@@ -173,7 +70,8 @@ def test_tokens_are_kept_in_page_memory_only(client_tab, password):
     cookies = page.evaluate("document.cookie")
     assert not any(token in cookies for token in tokens)
     assert not any(token in value for value in page.evaluate(STRING_GLOBALS) for token in tokens)
-    assert client_tab.context.cookies() == []
+    # The only cookie is Django's CSRF token, which the page sets for the cookie pattern.
+    assert [cookie["name"] for cookie in client_tab.context.cookies()] == ["csrftoken"]
 
 
 def test_signing_in_shows_who_and_the_access_token_countdown(client_tab, password):

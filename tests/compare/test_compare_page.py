@@ -10,6 +10,7 @@ from django.contrib.staticfiles import finders
 from django.templatetags.static import static
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 from django_redis import get_redis_connection
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
@@ -17,6 +18,7 @@ from accounts import services
 from accounts.models import SignIn
 from api.keys import public_jwk, token_backend
 from compare.services import DEMO_SIGN_IN_SESSION_KEY, DEMO_USER_AGENT
+from compare.xss_exposure import COLUMNS, xss_exposure
 from tests.support.compare import compare_page
 from tests.support.storefront import session_key, sign_in
 
@@ -86,6 +88,22 @@ def test_signed_in_the_page_says_how_refresh_reuse_is_answered(browser, settings
     assert (
         "sent again within 5 s of that use (a lost answer, two tabs) gets the same new one" in html
     )
+
+
+def test_the_page_shows_the_measured_xss_table_with_the_storefront_as_fourth_column(client):
+    html = compare_page(client).content.decode()
+    table = re.search(r'<table class="data" data-testid="xss-table">(.*?)</table>', html, re.S)
+    headers = re.findall(r'<th scope="col">([^<]+)</th>', table.group(1))
+    assert headers == list(COLUMNS.values())
+    assert headers[-1] == "Storefront session"
+    for row in xss_exposure().rows:
+        assert all(escape(cell) in table.group(1) for cell in row.cells)
+
+
+def test_without_xss_measurements_the_page_says_how_to_make_them(client, settings, tmp_path):
+    settings.COMPARE_XSS_EXPOSURE = tmp_path / "missing.json"
+    html = compare_page(client).content.decode()
+    assert 'data-testid="xss-missing"' in html
 
 
 def test_signed_out_the_page_offers_no_experiment_button(client):

@@ -5,11 +5,14 @@ from pathlib import Path
 
 import pytest
 
+from compare.xss_exposure import COLUMNS, XSS_EXPOSURE_PATH, xss_exposure, xss_markdown
 from scripts.render_comparison import (
     BEGIN,
     END,
     FAILURES_BEGIN,
     FAILURES_END,
+    XSS_BEGIN,
+    XSS_END,
     failure_table,
     main,
 )
@@ -196,3 +199,59 @@ def test_the_project_s_comparison_document_carries_the_current_failure_table():
 def test_the_project_s_comparison_document_is_rendered_from_the_committed_results():
     # What /compare/ quotes (latest.json) and what the guide prints must be the same run.
     assert main(["--check"]) == 0, "run scripts/render_comparison.py after a bench run"
+
+
+@pytest.fixture
+def xss(repo):
+    """The document with the XSS markers, and the committed measurements beside it."""
+    doc, _ = repo
+    doc.write_text(doc.read_text() + f"\n{XSS_BEGIN}\n{XSS_END}\n")
+    path = doc.parent / "xss-exposure.json"
+    path.write_text(XSS_EXPOSURE_PATH.read_text())
+    return path
+
+
+def xss_section(doc) -> str:
+    text = doc.read_text()
+    return text[text.index(XSS_BEGIN) + len(XSS_BEGIN) : text.index(XSS_END)]
+
+
+def test_the_xss_table_has_a_column_per_pattern_and_a_row_per_question(repo, xss):
+    doc, results = repo
+    assert render(doc, results, "--xss", str(xss)) == 0
+    lines = xss_section(doc).strip().splitlines()
+    assert lines[0] == "| | " + " | ".join(COLUMNS.values()) + " |"
+    assert [line.split(" | ")[0] for line in lines[2:]] == [
+        "| **What the script reads where it is kept**",
+        "| **…and in transit (it wraps fetch and fakes one 401)**",
+        "| **What reaches the attacker's server**",
+        "| **What the attacker can do after the tab closes, and for how long**",
+        "| **What the script can do as the user while the tab is open**",
+    ]
+
+
+def test_each_xss_cell_is_rendered_from_the_measurement(repo, xss):
+    doc, results = repo
+    data = json.loads(xss.read_text())
+    data["patterns"]["session"]["channels"]["fetch"] = False
+    data["patterns"]["cookie"]["after_close"] = []
+    xss.write_text(json.dumps(data))
+    render(doc, results, "--xss", str(xss))
+    section = xss_section(doc)
+    assert "CSRF token; by XHR, image, beacon, top-level navigation (fetch blocked)" in section
+    assert "nothing: no credential arrived" in section
+
+
+def test_without_measurements_the_xss_section_says_how_to_make_them(repo, xss):
+    doc, results = repo
+    xss.unlink()
+    render(doc, results, "--xss", str(xss))
+    assert "run `scripts/xss_exposure.py`" in xss_section(doc)
+
+
+def test_the_project_s_comparison_document_carries_the_measured_xss_table():
+    text = (ROOT / "docs" / "comparison.md").read_text()
+    copied = text[text.index(XSS_BEGIN) + len(XSS_BEGIN) : text.index(XSS_END)]
+    assert copied.strip() == xss_markdown(xss_exposure()), (
+        "docs/xss-exposure.json changed: run scripts/render_comparison.py"
+    )

@@ -50,8 +50,25 @@ def test_the_client_page_is_the_same_for_everyone(client, user, password):
     signed_in = client.get(reverse("webclient:app"))
 
     assert anonymous.content == signed_in.content
-    assert "Cookie" not in anonymous.get("Vary", "")
-    assert not anonymous.cookies
+
+
+def test_the_client_page_sets_the_csrf_cookie_and_names_it(client, settings):
+    response = client.get(reverse("webclient:app"))
+
+    assert list(response.cookies) == [settings.CSRF_COOKIE_NAME]
+    assert f'data-csrf-cookie-name="{settings.CSRF_COOKIE_NAME}"' in response.content.decode()
+
+
+def test_the_client_page_offers_local_storage_only_as_a_labelled_demo(client, settings):
+    html = client.get(reverse("webclient:app")).content.decode()
+    assert 'data-localstorage-demo="true"' in html
+    assert 'value="localstorage"' in html
+    assert "the pattern to avoid" in html
+
+    settings.WEBCLIENT_LOCALSTORAGE_DEMO = False
+    html = client.get(reverse("webclient:app")).content.decode()
+    assert 'data-localstorage-demo="false"' in html
+    assert 'value="localstorage"' not in html
 
 
 def test_the_client_page_refuses_to_be_posted_to(client):

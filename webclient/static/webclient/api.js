@@ -1,13 +1,24 @@
 // The client's only way to the API, and the only place its tokens live.
 //
-// The access and refresh tokens are two variables of this module: no other script can
-// reach them through a global, nothing writes them to localStorage, sessionStorage or a
-// cookie, and they die with the tab. A reload therefore means signing in again.
+// Where they live depends on the pattern picked before signing in (docs/browser-client.md):
+//
+// - "memory": the access and refresh tokens are two variables of this module. No other
+//   script can reach them through a global, and they die with the tab: a reload means
+//   signing in again.
+// - "cookie": the server keeps the refresh token in an HttpOnly cookie sent only to
+//   /api/auth/browser/, out of every script's reach; the access token is a variable here.
+//   The browser sends that cookie on its own, so each call carries Django's CSRF token.
+//   On load, restore() asks for a new access token: a reload signs in silently.
+// - "localstorage": both tokens in localStorage, readable by any script on this origin.
+//   The pattern to avoid, offered only where the page says data-localstorage-demo="true".
 
 const API = "/api";
+const STORAGE_KEY = "webclient.tokens";
+const PATTERNS = ["memory", "cookie", "localstorage"];
 
+let pattern = "memory";
 let accessToken = null;
-let refreshToken = null;
+let refreshToken = null; // Never set in the cookie pattern: the browser holds it.
 // The refresh in flight, shared by every request that meets a 401 meanwhile: a refresh
 // token can be used once (rotation); the server answers a repeat within a few seconds with
 // the same new token, but one sent later counts as theft and ends the sign-in, so one
@@ -38,14 +49,60 @@ export function onTokensChange(listener) {
   listeners.add(listener);
 }
 
+function localStorageAllowed() {
+  return document.body.dataset.localstorageDemo === "true";
+}
+
+/** The patterns this page offers: localStorage only where the page allows the demo. */
+function patternsOffered() {
+  return PATTERNS.filter((name) => name !== "localstorage" || localStorageAllowed());
+}
+
+/** The pattern in use. */
+export function currentPattern() {
+  return pattern;
+}
+
+/** Choose where the next sign-in keeps its tokens; refuse a pattern the page does not offer. */
+export function choosePattern(name) {
+  if (!patternsOffered().includes(name)) throw new Error(`This page does not offer "${name}".`);
+  if (isSignedIn()) throw new Error("Sign out before choosing another pattern.");
+  pattern = name;
+}
+
 function setTokens(pair) {
   accessToken = pair ? pair.access : null;
-  refreshToken = pair ? pair.refresh : null;
+  refreshToken = pair && pattern !== "cookie" ? pair.refresh : null;
+  if (pattern === "localstorage") {
+    const stored = JSON.stringify({ access: accessToken, refresh: refreshToken });
+    if (pair) localStorage.setItem(STORAGE_KEY, stored);
+    else localStorage.removeItem(STORAGE_KEY);
+  }
   listeners.forEach((listener) => listener());
 }
 
 export function isSignedIn() {
-  return refreshToken !== null;
+  return accessToken !== null;
+}
+
+/** Django's CSRF token, from the cookie the page names (the /app/ view sets it). */
+function csrfToken() {
+  const name = document.body.dataset.csrfCookieName;
+  for (const pair of document.cookie.split("; ")) {
+    const [key, ...value] = pair.split("=");
+    if (key === name) return decodeURIComponent(value.join("="));
+  }
+  return "";
+}
+
+/** A POST to the cookie pattern's endpoints: the browser adds the cookie, we add CSRF. */
+function sendBrowser(path, body) {
+  return send(`/auth/browser/${path}`, {
+    method: "POST",
+    body,
+    headers: { "X-CSRFToken": csrfToken() },
+    credentials: "same-origin",
+  });
 }
 
 /**
@@ -64,7 +121,10 @@ export function accessClaims() {
   }
 }
 
-async function send(path, { method = "GET", body, headers = {}, token = null } = {}) {
+async function send(
+  path,
+  { method = "GET", body, headers = {}, token = null, credentials = "omit" } = {},
+) {
   const sent = { Accept: "application/json", ...headers };
   if (body !== undefined) sent["Content-Type"] = "application/json";
   if (token) sent.Authorization = `Bearer ${token}`;
@@ -72,8 +132,8 @@ async function send(path, { method = "GET", body, headers = {}, token = null } =
     method,
     headers: sent,
     body: body === undefined ? undefined : JSON.stringify(body),
-    // Bearer tokens only: never send or store cookies on API calls.
-    credentials: "omit",
+    // Bearer tokens only: no cookies on API calls, but for the cookie pattern's own endpoints.
+    credentials,
     cache: "no-store",
   });
   const text = await response.text();
@@ -90,18 +150,24 @@ async function send(path, { method = "GET", body, headers = {}, token = null } =
 
 /** Trade email and password for a token pair. */
 export async function signIn(email, password) {
-  const answer = await send("/auth/token/", { method: "POST", body: { email, password } });
+  const answer =
+    pattern === "cookie"
+      ? await sendBrowser("token/", { email, password })
+      : await send("/auth/token/", { method: "POST", body: { email, password } });
   if (!answer.ok) throw new ApiError(answer.status, answer.data);
   setTokens(answer.data);
 }
 
 async function rotate() {
-  const used = refreshToken;
+  const used = pattern === "cookie" ? accessToken : refreshToken;
   if (!used) throw new SignedOut("You are not signed in.");
-  const answer = await send("/auth/token/refresh/", { method: "POST", body: { refresh: used } });
+  const answer =
+    pattern === "cookie"
+      ? await sendBrowser("refresh/")
+      : await send("/auth/token/refresh/", { method: "POST", body: { refresh: used } });
   if (!answer.ok) {
     // Only forget the tokens if nobody has signed in again meanwhile.
-    if (refreshToken === used) setTokens(null);
+    if ((pattern === "cookie" ? accessToken : refreshToken) === used) setTokens(null);
     throw new SignedOut((answer.data && answer.data.detail) || "Your sign-in has ended.");
   }
   setTokens(answer.data);
@@ -141,8 +207,12 @@ export async function api(path, options = {}) {
 /** End this sign-in on the server, then forget the tokens (even if the server is unreachable). */
 export async function signOut() {
   const refresh = refreshToken;
+  const wasSignedIn = isSignedIn();
   setTokens(null);
-  if (refresh) {
+  if (pattern === "cookie") {
+    // The server ends the sign-in and clears the cookie; without an answer it stays set.
+    if (wasSignedIn) await sendBrowser("logout/").catch(() => {});
+  } else if (refresh) {
     await send("/auth/logout/", { method: "POST", body: { refresh } }).catch(() => {});
   }
 }
@@ -153,5 +223,34 @@ export async function signOutEverywhere() {
     await api("/auth/logout-all/", { method: "POST" });
   } finally {
     setTokens(null);
+    // The sign-in has ended on the server; this clears its cookie from the browser too.
+    if (pattern === "cookie") await sendBrowser("logout/").catch(() => {});
   }
+}
+
+/**
+ * Sign in again without a password after a reload, if the pattern allows it: from
+ * localStorage (the demo), or through the refresh cookie. Resolve to whether it did.
+ */
+export async function restore() {
+  if (localStorageAllowed()) {
+    let stored = null;
+    try {
+      stored = JSON.parse(localStorage.getItem(STORAGE_KEY));
+    } catch {
+      stored = null;
+    }
+    if (stored && stored.access && stored.refresh) {
+      pattern = "localstorage";
+      setTokens(stored);
+      return true;
+    }
+  }
+  // The cookie is HttpOnly and sent only to /api/auth/browser/: this page cannot see
+  // whether there is one, so it asks; without one the answer is a 401.
+  const answer = await sendBrowser("refresh/").catch(() => null);
+  if (!answer || !answer.ok) return false;
+  pattern = "cookie";
+  setTokens(answer.data);
+  return true;
 }

@@ -7,8 +7,10 @@ import {
   SignedOut,
   accessClaims,
   api,
-  isSignedIn,
+  choosePattern,
+  currentPattern,
   onTokensChange,
+  restore,
   signIn,
   signOut,
   signOutEverywhere,
@@ -90,6 +92,25 @@ function showSignIn(message = "") {
   $("email").focus();
 }
 
+const PATTERN_NAMES = {
+  memory: "kept in page memory",
+  cookie: "refresh token in an HttpOnly cookie",
+  localstorage: "kept in localStorage (the pattern to avoid)",
+};
+
+function renderPattern() {
+  $("pattern-name").textContent = PATTERN_NAMES[currentPattern()];
+}
+
+async function enterShop(message) {
+  $("signin-view").hidden = true;
+  $("shop-view").hidden = false;
+  $("account").hidden = false;
+  say(message);
+  // The cart may hold lines from an earlier visit (or the storefront): count them.
+  await Promise.all([show("products"), refreshCart()]);
+}
+
 async function onSignIn(event) {
   event.preventDefault();
   const form = event.currentTarget;
@@ -97,19 +118,17 @@ async function onSignIn(event) {
   button.disabled = true;
   $("signin-error").textContent = "";
   try {
+    choosePattern(form.querySelector("input[name=pattern]:checked").value);
     await signIn($("email").value.trim(), $("password").value);
     $("password").value = "";
-    $("signin-view").hidden = true;
-    $("shop-view").hidden = false;
-    $("account").hidden = false;
-    say("Signed in.");
-    // The cart may hold lines from an earlier visit (or the storefront): count them.
-    await Promise.all([show("products"), refreshCart()]);
+    await enterShop("Signed in.");
   } catch (error) {
     if (error instanceof ApiError) {
       $("signin-error").textContent = errorText(error);
-    } else {
+    } else if (error instanceof TypeError) {
       $("signin-error").textContent = "The server could not be reached.";
+    } else {
+      $("signin-error").textContent = error.message;
     }
     $("password").focus();
   } finally {
@@ -403,7 +422,7 @@ async function loadOrders() {
 
 // --- Wiring --------------------------------------------------------------------------------
 
-function start() {
+async function start() {
   $("signin-form").addEventListener("submit", onSignIn);
   $("sign-out").addEventListener("click", onSignOut);
   $("sign-out-everywhere").addEventListener("click", onSignOutEverywhere);
@@ -432,9 +451,11 @@ function start() {
   $("place-order").addEventListener("click", placeOrder);
   $("empty-cart").addEventListener("click", emptyCart);
   onTokensChange(renderClock);
+  onTokensChange(renderPattern);
   setInterval(renderClock, 1000);
-  // Nothing survives a reload: the tokens were in memory only.
-  if (!isSignedIn()) showSignIn();
+  // Tokens in memory do not survive a reload; the cookie and localStorage patterns do.
+  if (await restore()) await enterShop("Signed in again without your password.");
+  else showSignIn();
   document.body.dataset.ready = "true";
 }
 

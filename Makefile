@@ -44,7 +44,10 @@ unlock: migrate  ## Clear sign-in lockouts (EMAIL=alice@example.com for one acco
 screenshots: $(VENV)/.dev  ## Regenerate docs/screenshots/*.png in Chromium (throwaway database, demo data).
 	$(PY) scripts/screenshots.py
 
-.PHONY: run-port-free unlock screenshots
+xss-table: $(VENV)/.dev  ## Measure in Chromium what an injected script gets under each credential pattern; render the table.
+	$(PY) scripts/xss_exposure.py
+
+.PHONY: run-port-free unlock screenshots xss-table
 run-port-free:
 	@$(PYTHON) scripts/preflight.py --host $(HOST) --port $(PORT)
 

@@ -83,6 +83,8 @@ def client_sign_in(page, base_url: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Products").wait_for()
+    # The heading is there before the first page of products: wait for its rows.
+    page.wait_for_selector("#products-body tr")
 
 
 def take(browser, base_url: str, output: Path) -> list[Path]:

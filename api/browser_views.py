@@ -26,7 +26,7 @@ from rest_framework_simplejwt.utils import datetime_to_epoch
 from . import serializers as s
 from . import token_services
 from .schema import error_response
-from .tokens import AccessToken, RefreshToken, TokenPair
+from .tokens import VIA_COOKIE, AccessToken, RefreshToken, TokenPair
 from .views import PublicTokenView
 
 # The prefix of the three endpoints' paths (api/urls.py): the browser sends the cookie to
@@ -130,7 +130,7 @@ class BrowserTokenObtainView(BrowserTokenView):
         credentials.is_valid(raise_exception=True)
         data = credentials.validated_data
         pair = token_services.token_obtain(
-            request=request, email=data["email"], password=data["password"]
+            request=request, email=data["email"], password=data["password"], via=VIA_COOKIE
         )
         return _access_answer(pair)
 
@@ -149,7 +149,7 @@ class BrowserTokenRefreshView(BrowserTokenView):
         summary="Refresh from a browser: a new access token; the cookie's token rotates",
     )
     def post(self, request):
-        pair = token_services.token_refresh(raw=_refresh_cookie(request))
+        pair = token_services.token_refresh(raw=_refresh_cookie(request), via=VIA_COOKIE)
         return _access_answer(pair)
 
 

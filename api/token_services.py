@@ -47,6 +47,7 @@ from .tokens import (
     RESOURCE_CLAIM,
     SID_CLAIM,
     USER_ID_CLAIM,
+    VIA_CLAIM,
     AccessToken,
     RefreshToken,
     RefreshTokenReused,
@@ -63,10 +64,13 @@ WRONG_PASSWORD_MESSAGE = "Your current password is not correct."  # noqa: S105 -
 OTHER_RESOURCE_MESSAGE = "This sign-in was granted for another resource; sign in for this one."
 
 
-def token_sign_in_start(*, user: User, request, resource: str | None = None) -> TokenPair:
+def token_sign_in_start(
+    *, user: User, request, resource: str | None = None, via: str | None = None
+) -> TokenPair:
     """
     Start a token sign-in of the user and return its first access and refresh tokens; its
-    access tokens are for the resource (None: this API).
+    access tokens are for the resource (None: this API), and its refresh tokens are held
+    ``via`` a cookie (VIA_COOKIE) or, by default, by a bearer client.
     """
     with transaction.atomic():
         sign_in = sign_in_start(
@@ -76,7 +80,7 @@ def token_sign_in_start(*, user: User, request, resource: str | None = None) -> 
             ip_address=request_client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
-        return token_pair_for(user=user, sign_in=sign_in, resource=resource)
+        return token_pair_for(user=user, sign_in=sign_in, resource=resource, via=via)
 
 
 def token_access_issue(*, sign_in: SignIn) -> str:
@@ -91,7 +95,9 @@ def token_access_issue(*, sign_in: SignIn) -> str:
     return str(access_token_for(user=sign_in.user, sign_in=sign_in))
 
 
-def token_obtain(*, request, email: str, password: str, resource: str | None = None) -> TokenPair:
+def token_obtain(
+    *, request, email: str, password: str, resource: str | None = None, via: str | None = None
+) -> TokenPair:
     """
     Check the credentials (with the storefront's lockout) and start a token sign-in whose
     access tokens are for the resource (RFC 8707; None: this API).
@@ -103,7 +109,7 @@ def token_obtain(*, request, email: str, password: str, resource: str | None = N
     """
     resource_audience(resource)
     user = credentials_authenticate(request=request, email=email, password=password)
-    return token_sign_in_start(user=user, request=request, resource=resource)
+    return token_sign_in_start(user=user, request=request, resource=resource, via=via)
 
 
 @dataclass
@@ -170,7 +176,7 @@ def _chain_resource(refresh: RefreshToken, *, requested: str | None) -> str | No
     return granted
 
 
-def token_refresh(*, raw: str, resource: str | None = None) -> TokenPair:
+def token_refresh(*, raw: str, resource: str | None = None, via: str | None = None) -> TokenPair:
     """
     Rotate a refresh token: blacklist it and return a new pair in the same sign-in, for the
     resource the sign-in was granted for (``resource``, if given, must name its audience).
@@ -178,11 +184,17 @@ def token_refresh(*, raw: str, resource: str | None = None) -> TokenPair:
     current refresh token (the one its rotation answered, unless that was rotated too), and
     nothing is written: every answer leaves the sign-in one live refresh token.
 
+    Only a token held the way ``via`` says is taken: a bearer client's refresh token is
+    foreign at the cookie endpoint and a cookie's at the bearer one (a TokenError, and
+    nothing is ended or used up).
+
     Raise TokenError when the token is invalid or its sign-in has ended, a ValidationError
     with code ``invalid_target`` for another resource (nothing is used up then), and
     RefreshTokenReused, after ending its sign-in, when the token was rotated longer ago.
     """
     refresh = RefreshToken(raw)
+    if refresh.get(VIA_CLAIM) != via:
+        raise TokenError("This refresh token is for another kind of client")
     granted = _chain_resource(refresh, requested=resource)
     with transaction.atomic():
         link = _chain_link(refresh)
@@ -193,7 +205,7 @@ def token_refresh(*, raw: str, resource: str | None = None) -> TokenPair:
         if not password_changed and not link.rotated:
             BlacklistedToken.objects.create(token=link.outstanding)
             SignIn.objects.filter(pk=sign_in.pk).update(last_seen_at=timezone.now())
-            return token_pair_for(user=sign_in.user, sign_in=sign_in, resource=granted)
+            return token_pair_for(user=sign_in.user, sign_in=sign_in, resource=granted, via=via)
         if not password_changed and _retried(link):
             current = refresh_token_current(sign_in=sign_in)
             if current is None:

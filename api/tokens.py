@@ -38,6 +38,10 @@ REVOKE_CLAIM = "hash_password"
 # On a refresh token: the RFC 8707 resource its sign-in's access tokens are for (absent: this
 # API's own). Refreshing never changes it.
 RESOURCE_CLAIM = "resource"
+# On a refresh token: how its client holds it, "cookie" for the browser endpoints (absent: a
+# bearer client's). Each refresh endpoint takes only its own kind, and rotation keeps it.
+VIA_CLAIM = "via"
+VIA_COOKIE = "cookie"
 UNKNOWN_RESOURCE_MESSAGE = "No access tokens are issued for this resource."
 
 _USER_ID_RE = re.compile(r"[0-9]{1,18}")
@@ -146,13 +150,17 @@ def access_token_for(*, user: User, sign_in: SignIn, resource: str | None = None
     return token
 
 
-def _refresh_token_for(*, user: User, sign_in: SignIn, resource: str | None) -> str:
+def _refresh_token_for(
+    *, user: User, sign_in: SignIn, resource: str | None, via: str | None = None
+) -> str:
     token = RefreshToken()
     token["jti"] = sign_in.pk.hex + uuid.uuid4().hex
     token[USER_ID_CLAIM] = str(user.pk)
     token[SID_CLAIM] = str(sign_in.pk)
     if resource is not None:
         token[RESOURCE_CLAIM] = resource
+    if via is not None:
+        token[VIA_CLAIM] = via
     # simplejwt's revoke claim, on the refresh token too (5.5.1 puts it on access tokens
     # only): a refresh token issued before a password change can never mint again.
     token[REVOKE_CLAIM] = get_md5_hash_password(user.password)
@@ -195,12 +203,15 @@ def refresh_token_current(*, sign_in: SignIn) -> str | None:
     return token_backend().encode(claims)
 
 
-def token_pair_for(*, user: User, sign_in: SignIn, resource: str | None = None) -> TokenPair:
+def token_pair_for(
+    *, user: User, sign_in: SignIn, resource: str | None = None, via: str | None = None
+) -> TokenPair:
     """
     Issue a new access and refresh token of the sign-in (the refresh one is recorded); the
-    access token is for the resource (None: this API), and so are those its refreshes give.
+    access token is for the resource (None: this API), and so are those its refreshes give;
+    the refresh token says how its client holds it (``via``, see VIA_CLAIM).
     """
     return TokenPair(
         access=str(access_token_for(user=user, sign_in=sign_in, resource=resource)),
-        refresh=_refresh_token_for(user=user, sign_in=sign_in, resource=resource),
+        refresh=_refresh_token_for(user=user, sign_in=sign_in, resource=resource, via=via),
     )

@@ -279,15 +279,30 @@ def test_every_hostile_cookie_is_a_401_that_clears_it_and_ends_nothing(signed_in
     assert signed_in.refresh().status_code == 200
 
 
-def test_a_genuine_refresh_token_planted_in_the_cookie_is_its_own_sign_in_s_credential(
-    browser, api, other_user, password
+@pytest.mark.both_paths
+def test_a_bearer_refresh_token_planted_in_the_cookie_is_refused_and_ends_nothing(
+    browser, api, other_user, password, settings
 ):
-    # What no server check can refuse: a valid refresh token says which sign-in it is, not
-    # whose browser holds it (docs/jwt.md). Hence HttpOnly, the path and the CSRF check.
+    # A refresh token says which kind of client it was issued to: one from the bearer
+    # endpoint is foreign here (say, the attacker's own, planted to sign the victim in as
+    # the attacker), whoever holds it.
     theirs = obtain(api, other_user.email, password).json()
     browser.cookie = theirs["refresh"]
-    access = browser.refresh().json()["access"]
-    assert claims_of(access)["sid"] == claims_of(theirs["refresh"])["sid"]
+    assert_refused(browser.refresh(), settings)
+    refreshed = api.post(
+        reverse("api:token_refresh"), {"refresh": theirs["refresh"]}, format="json"
+    )
+    assert refreshed.status_code == 200  # still its own sign-in's, at its own endpoint
+
+
+@pytest.mark.both_paths
+def test_the_cookie_s_refresh_token_is_refused_at_the_bearer_endpoint(signed_in, api):
+    # Were the HttpOnly value ever to leak, it would not work as a bearer refresh token.
+    cookie = signed_in.cookie
+    response = api.post(reverse("api:token_refresh"), {"refresh": cookie}, format="json")
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+    assert signed_in.refresh().status_code == 200  # and the browser's sign-in lives on
 
 
 def test_no_cookie_and_an_empty_cookie_are_refused(browser, settings):

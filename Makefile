@@ -72,7 +72,7 @@ audit: $(VENV)/.dev  ## Check the pinned requirements for known vulnerabilities 
 	$(VENV)/bin/pip-audit --strict --progress-spinner off --requirement requirements.txt
 
 .PHONY: cluster
-cluster: $(VENV)/.runtime  ## Two instances + a public-key-only resource server on shared PostgreSQL and Redis (Ctrl-C stops).
+cluster: $(VENV)/.runtime  ## HAProxy round robin over two instances + a public-key-only resource server, on shared PostgreSQL and Redis (Ctrl-C stops).
 	$(PY) scripts/cluster.py $(CLUSTER_ARGS)
 
 # The benchmark (docs/benchmark.md). Redis: keys under the "bench" prefix in

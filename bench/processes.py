@@ -1,6 +1,7 @@
 """
-Processes of our own on loopback: a free port, ``manage.py`` in a subprocess, and gunicorn
-serving the site until it answers, then stopped with everything it started.
+Processes of our own on loopback: a free port, ``manage.py`` in a subprocess, and a server
+(gunicorn serving the site, or another one: ``Server``) started until it answers, then
+stopped with everything it started.
 
 One module for the benchmark (``bench.server``), the scripts (``check_deploy``,
 ``loadtest``, ``cluster``) and the test suite (through ``tests.support.processes``). It
@@ -10,7 +11,7 @@ without a concept of its own (STYLE.md, "Layout"). It imports nothing but the st
 library, and ``bench/__init__.py`` imports nothing at all, so the scripts import it before
 Django is set up and the tests import it under any settings.
 
-gunicorn runs in a session of its own, so its master and the workers it forks form one
+A server runs in a session of its own, so gunicorn's master and the workers it forks form one
 process group: stopping it signals the master, waits a bounded time, then kills whatever
 is left of the group. The master is not reaped until then, so the group's id cannot have
 been reused by someone else's process when it is killed.
@@ -92,23 +93,21 @@ def manage(
     return done
 
 
-class Gunicorn:
+class Server:
     """
-    gunicorn serving ``app`` on loopback with ``workers`` sync workers, its output in
-    ``log_path``. As a context manager: started and answering ``ready_path`` inside the
-    block, stopped on leaving it.
+    A server of ours on loopback, its output in ``log_path``, in a session of its own. As a
+    context manager: started and answering ``ready_path`` inside the block, stopped on
+    leaving it. A subclass says how to start it (``command``) and what it is (``program``).
     """
+
+    program = "server"
 
     def __init__(
         self,
         *,
         env: dict[str, str],
         log_path: Path,
-        app: str = SITE,
         port: int | None = None,
-        workers: int = 2,
-        config: str | None = None,
-        log_level: str = "info",
         ready_path: str = "/healthz",
         ready_headers: dict[str, str] | None = None,
         start_timeout: float = 30.0,
@@ -117,16 +116,12 @@ class Gunicorn:
     ):
         self.env = env
         self.log_path = log_path
-        self.app = app
         self.host = LOOPBACK
         self.port = port or free_port()
-        self.workers = workers
-        self.config = config
-        self.log_level = log_level
         self.ready_path = ready_path
         self.ready_headers = ready_headers or {}
         self.start_timeout = start_timeout
-        # SIGTERM is gunicorn's graceful shutdown, SIGINT its quick one.
+        # SIGTERM is gunicorn's graceful shutdown (SIGINT its quick one) and HAProxy's stop.
         self.stop_signal = stop_signal
         self.stop_timeout = stop_timeout
         self.process: subprocess.Popen | None = None
@@ -148,22 +143,7 @@ class Gunicorn:
         return f"http://{self.host}:{self.port}"
 
     def command(self) -> list[str]:
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            self.app,
-            f"--bind={self.host}:{self.port}",
-            f"--workers={self.workers}",
-            "--worker-class=sync",
-            "--timeout=30",
-            "--graceful-timeout=5",
-            f"--log-level={self.log_level}",
-            "--error-logfile=-",
-        ]
-        if self.config:
-            command.append(f"--config={self.config}")
-        return command
+        raise NotImplementedError
 
     def start(self, *, extra_env: dict[str, str] | None = None) -> None:
         """Start the master in a session of its own; return at once (see wait_until_serving)."""
@@ -215,7 +195,7 @@ class Gunicorn:
             if self.exited():
                 self.wait()
                 raise ServerError(
-                    f"gunicorn exited with {self.returncode}: {self.last_error()} "
+                    f"{self.program} exited with {self.returncode}: {self.last_error()} "
                     f"(log: {self.log_path})"
                 )
             if ready() and self.answers(self.ready_path, self.ready_headers):
@@ -223,7 +203,7 @@ class Gunicorn:
             time.sleep(0.05)
         self.stop()
         raise ServerError(
-            f"gunicorn did not answer {self.ready_path} within {self.start_timeout:.0f} s: "
+            f"{self.program} did not answer {self.ready_path} within {self.start_timeout:.0f} s: "
             f"{self.last_error()} (log: {self.log_path})"
         )
 
@@ -268,3 +248,44 @@ class Gunicorn:
         if found:
             return found[-1]
         return next((line for line in reversed(lines) if line), "empty log")
+
+
+class Gunicorn(Server):
+    """gunicorn serving ``app`` with ``workers`` sync workers (``extra_args``: more options)."""
+
+    program = "gunicorn"
+
+    def __init__(
+        self,
+        *,
+        app: str = SITE,
+        workers: int = 2,
+        config: str | None = None,
+        log_level: str = "info",
+        extra_args: tuple[str, ...] = (),
+        **options,
+    ):
+        super().__init__(**options)
+        self.app = app
+        self.workers = workers
+        self.config = config
+        self.log_level = log_level
+        self.extra_args = extra_args
+
+    def command(self) -> list[str]:
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            self.app,
+            f"--bind={self.host}:{self.port}",
+            f"--workers={self.workers}",
+            "--worker-class=sync",
+            "--timeout=30",
+            "--graceful-timeout=5",
+            f"--log-level={self.log_level}",
+            "--error-logfile=-",
+        ]
+        if self.config:
+            command.append(f"--config={self.config}")
+        return [*command, *self.extra_args]

@@ -1,6 +1,10 @@
 """
 Run the shop as a small cluster on this machine (``make cluster``).
 
+- HAProxy (Debian's ``haproxy``) in front: the site's URL. It balances round robin over A
+  and B with no stickiness, takes an instance out when its health check
+  (``/api/healthz/``) fails, names the instance that answered in ``X-Served-By``, and
+  passes the client's address to the instances in the PROXY protocol.
 - Instances A and B: the same site under gunicorn (DEBUG off, ``config.settings.cluster``:
   production's settings with plain HTTP allowed on loopback) on two ports, sharing one
   PostgreSQL database and one Redis. Sessions live in Redis (``SESSION_BACKEND=cache``),
@@ -14,20 +18,25 @@ Run the shop as a small cluster on this machine (``make cluster``).
   ``resource`` (RFC 8707), and each refuses the other's tokens (audience_checks()).
 
 The script creates the database if needed, migrates it, loads the demo data, collects the
-static files into a temporary directory, starts the three processes, prints their URLs and
-keeps them running until Ctrl-C. ``tests/test_cluster.py`` drives the same functions.
+static files into a temporary directory, starts the four processes, prints their URLs (the
+site's first) and keeps them running until Ctrl-C. ``tests/test_cluster.py`` drives the
+same functions.
 
 Configuration: ``DATABASE_URL`` (PostgreSQL; default
 postgres://postgres@127.0.0.1:5432/cluster_demo), ``REDIS_URL`` (default
 redis://127.0.0.1:6379/8), or the command-line options (``--help``).
+Needs ``haproxy`` on the PATH (``apt-get install haproxy``).
 """
 
 import argparse
+import csv
 import http.client
 import json
 import os
 import secrets
+import shutil
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -42,7 +51,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 # These need the repository root on sys.path.
-from bench.processes import LOOPBACK, Gunicorn, ManageError, ServerError, manage  # noqa: E402
+from bench.processes import (  # noqa: E402
+    LOOPBACK,
+    Gunicorn,
+    ManageError,
+    Server,
+    ServerError,
+    manage,
+)
 from config import keypairs  # noqa: E402
 from shop.demo import DEMO_PASSWORD, DEMO_USERS  # noqa: E402
 
@@ -50,6 +66,10 @@ HOST = LOOPBACK
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cluster_demo"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/8"
 DEFAULT_PORTS = (8001, 8002, 8003)
+DEFAULT_PROXY_PORT = 8080
+# HAProxy connects to the instances from this loopback address, and only it may send them
+# a PROXY protocol header: a client on 127.0.0.1 cannot pose as another address.
+PROXY_SOURCE = "127.0.0.2"
 # Environment variables the processes inherit; everything else is set here, so a
 # developer's own settings cannot change what the cluster runs.
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
@@ -64,6 +84,7 @@ class ClusterConfig:
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str = DEFAULT_REDIS_URL
     ports: tuple[int, int, int] = DEFAULT_PORTS
+    proxy_port: int = DEFAULT_PROXY_PORT
     workers: int = 2
     algorithm: str = "RS256"
     cache_key_prefix: str = "cluster"
@@ -77,13 +98,15 @@ class ClusterConfig:
 class Cluster:
     """The running cluster: its URLs, and where its keys and logs are."""
 
+    # HAProxy's frontend: the site, as a visitor reaches it.
+    site: str
     a: str
     b: str
     resource_server: str
     # The resource indicator (RFC 8707) that names the resource server, and its tokens' aud.
     resource_server_audience: str
     workdir: Path
-    servers: dict[str, Gunicorn] = field(default_factory=dict)
+    servers: dict[str, Server] = field(default_factory=dict)
 
     def dead(self) -> list[str]:
         """Return the names of the servers that have exited."""
@@ -155,9 +178,14 @@ def resource_server_audience(config: ClusterConfig) -> str:
     return f"http://{HOST}:{config.ports[2]}/"
 
 
+def passed_through_env() -> dict[str, str]:
+    """Return the few variables of ours that every process of the cluster inherits."""
+    return {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
+
+
 def site_env(config: ClusterConfig, *, workdir: Path, keys: tuple[Path, Path]) -> dict[str, str]:
     """Return the environment both instances run with: one secret, one database, one Redis."""
-    env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
+    env = passed_through_env()
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "config.settings.cluster",
@@ -183,7 +211,7 @@ def site_env(config: ClusterConfig, *, workdir: Path, keys: tuple[Path, Path]) -
 
 def resource_server_env(config: ClusterConfig, *, metadata_url: str) -> dict[str, str]:
     """Return the resource server's environment: where the keys are, and nothing else."""
-    env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
+    env = passed_through_env()
     env.update(
         {
             "AUTHORIZATION_SERVER_METADATA_URL": metadata_url,
@@ -193,6 +221,84 @@ def resource_server_env(config: ClusterConfig, *, metadata_url: str) -> dict[str
         }
     )
     return env
+
+
+# --- The load balancer -------------------------------------------------------------------
+
+HAPROXY_CONFIG = """\
+global
+    log stdout format raw local0 info
+    stats socket {stats_socket} mode 600 level user
+
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    timeout http-request 10s
+    # A stopped instance refuses the check at once; a busy one (a worker hashing a
+    # password) may take a while to answer, and is not down for that.
+    timeout check 3s
+    # A request sent to an instance that has just gone is retried on the other one.
+    retries 2
+    option redispatch
+
+frontend site
+    bind {host}:{port}
+    default_backend instances
+
+backend instances
+    # Round robin, no cookie: nothing ties a visitor to an instance.
+    balance roundrobin
+    option httpchk
+    http-check send meth GET uri /api/healthz/ ver HTTP/1.1 hdr Host {host}
+    http-check expect status 200
+    # The PROXY protocol carries the client's address to gunicorn, which makes it
+    # REMOTE_ADDR: the lockout counts visitors, not the proxy (docs/deploying.md).
+    default-server check inter 500ms fall 2 rise 2 send-proxy source {source}
+    http-response set-header X-Served-By %[srv_name]
+{servers}
+"""
+
+
+def haproxy_config(*, port: int, instances: dict[str, int], stats_socket: Path) -> str:
+    """Return HAProxy's configuration: ``port`` balanced round robin over the instances."""
+    servers = "\n".join(
+        f"    server {name} {HOST}:{instance_port}" for name, instance_port in instances.items()
+    )
+    return HAPROXY_CONFIG.format(
+        host=HOST, port=port, source=PROXY_SOURCE, stats_socket=stats_socket, servers=servers
+    )
+
+
+class HAProxy(Server):
+    """HAProxy in the foreground (``-db``) with the configuration file ``config_path``."""
+
+    program = "haproxy"
+
+    def __init__(self, *, config_path: Path, **options):
+        super().__init__(**options)
+        self.config_path = config_path
+
+    def command(self) -> list[str]:
+        return [shutil.which("haproxy"), "-db", "-f", str(self.config_path)]
+
+
+def proxy_server_states(running: Cluster) -> dict[str, str]:
+    """Return each instance's state as HAProxy's health checks see it: UP, DOWN..."""
+    with socket.socket(socket.AF_UNIX) as stats:
+        stats.settimeout(5)
+        stats.connect(str(running.workdir / "haproxy.sock"))
+        stats.sendall(b"show stat\n")
+        answer = b"".join(iter(lambda: stats.recv(65536), b""))
+    rows = csv.DictReader(answer.decode().removeprefix("# ").splitlines())
+    return {
+        row["svname"]: row["status"]
+        for row in rows
+        if row["pxname"] == "instances" and row["svname"] not in ("BACKEND", "FRONTEND")
+    }
 
 
 # --- Processes ---------------------------------------------------------------------------
@@ -209,7 +315,12 @@ def prepare(env: dict[str, str]) -> None:
 
 @contextmanager
 def cluster(config: ClusterConfig) -> Iterator[Cluster]:
-    """Prepare the shared services, run A, B and the resource server, stop them on exit."""
+    """
+    Prepare the shared services, run A, B, the resource server and HAProxy in front of A and
+    B; stop them all on exit.
+    """
+    if shutil.which("haproxy") is None:
+        raise ClusterError("The cluster needs HAProxy: apt-get install haproxy.")
     with tempfile.TemporaryDirectory(prefix="cluster-") as tmp, ExitStack() as running:
         workdir = Path(tmp)
         keys = key_pair_write(workdir, algorithm=config.algorithm)
@@ -219,6 +330,7 @@ def cluster(config: ClusterConfig) -> Iterator[Cluster]:
 
         port_a, port_b, port_rs = config.ports
         state = Cluster(
+            site=f"http://{HOST}:{config.proxy_port}",
             a=f"http://{HOST}:{port_a}",
             b=f"http://{HOST}:{port_b}",
             resource_server=f"http://{HOST}:{port_rs}",
@@ -226,31 +338,56 @@ def cluster(config: ClusterConfig) -> Iterator[Cluster]:
             workdir=workdir,
         )
 
-        def start(name: str, app: str, port: int, server_env: dict[str, str]) -> Gunicorn:
-            server = Gunicorn(
+        def run(name: str, server: Server) -> Server:
+            state.servers[name] = server
+            running.callback(server.stop)
+            server.start()
+            return server
+
+        def gunicorn(name: str, app: str, port: int, server_env: dict, **options) -> Gunicorn:
+            return Gunicorn(
                 app=app,
                 port=port,
                 env=server_env,
                 workers=config.workers,
                 log_path=workdir / f"{name}.log",
                 start_timeout=60,
+                **options,
             )
-            state.servers[name] = server
-            running.callback(server.stop)
-            server.start()
-            return server
 
+        # Only HAProxy, connecting from PROXY_SOURCE, may say who the client is.
+        behind_proxy = ("--proxy-protocol=v1", f"--proxy-allow-from={PROXY_SOURCE}")
         try:
             site = "config.wsgi:application"
-            started = [start("a", site, port_a, env), start("b", site, port_b, env)]
+            started = [
+                run(name, gunicorn(name, site, port, env, extra_args=behind_proxy))
+                for name, port in (("a", port_a), ("b", port_b))
+            ]
             for server in started:
                 server.wait_until_serving()
             # A is serving, so the resource server can fetch the public key at start.
             rs_env = resource_server_env(
                 config, metadata_url=f"{state.a}/.well-known/oauth-authorization-server"
             )
-            start("resource_server", "resource_server.app:create_app()", port_rs, rs_env)
+            rs_app = "resource_server.app:create_app()"
+            run("resource_server", gunicorn("resource_server", rs_app, port_rs, rs_env))
             state.servers["resource_server"].wait_until_serving()
+            config_path = workdir / "haproxy.cfg"
+            config_path.write_text(
+                haproxy_config(
+                    port=config.proxy_port,
+                    instances={"a": port_a, "b": port_b},
+                    stats_socket=workdir / "haproxy.sock",
+                )
+            )
+            proxy = HAProxy(
+                config_path=config_path,
+                port=config.proxy_port,
+                env=passed_through_env(),
+                log_path=workdir / "haproxy.log",
+                ready_path="/api/healthz/",
+            )
+            run("haproxy", proxy).wait_until_serving()
         except ServerError as exc:
             logs = "\n".join(f"--- {name}.log\n{state.log_tail(name)}" for name in state.servers)
             raise ClusterError(f"{exc}\n{logs}") from exc
@@ -336,6 +473,9 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_PORTS,
         metavar=("A", "B", "RESOURCE_SERVER"),
     )
+    parser.add_argument(
+        "--proxy-port", type=int, default=DEFAULT_PROXY_PORT, help="HAProxy's port: the site"
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per process")
     parser.add_argument("--algorithm", choices=("RS256", "EdDSA"), default="RS256")
     options = parser.parse_args(argv)
@@ -343,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         database_url=options.database_url,
         redis_url=options.redis_url,
         ports=tuple(options.ports),
+        proxy_port=options.proxy_port,
         workers=options.workers,
         algorithm=options.algorithm,
     )
@@ -351,15 +492,18 @@ def main(argv: list[str] | None = None) -> int:
         with cluster(config) as running:
             print(
                 "\nCluster up; Ctrl-C stops everything.\n"
-                f"  instance A        {running.a}/   (storefront, /api/, /app/)\n"
+                f"  the site          {running.site}/   (HAProxy: round robin over A and B,"
+                " no stickiness; X-Served-By names the instance)\n"
+                f"  instance A        {running.a}/   (storefront, /api/, /app/; for debugging)\n"
                 f"  instance B        {running.b}/\n"
                 f"  resource server   {running.resource_server}/whoami"
                 "   (public key only, found from A's /.well-known/oauth-authorization-server)\n"
                 f"  shared            {config.database_url}, {config.redis_url}"
                 f" (key prefix {config.cache_key_prefix!r})\n\n"
-                f"Sign in on {running.a}/accounts/login/ and open {running.b}/accounts/me/;\n"
-                f"get a token from {running.a}/api/auth/token/ and send it to"
-                f' {running.b}/api/me/; add "resource": "{running.resource_server_audience}"'
+                f"Sign in on {running.site}/accounts/login/ and reload {running.site}/accounts/me/:"
+                " each request goes to the other instance, and you stay signed in;\n"
+                f"get a token from {running.site}/api/auth/token/ and send it to"
+                f' {running.site}/api/me/; add "resource": "{running.resource_server_audience}"'
                 f" for one that {running.resource_server}/whoami accepts instead.\n"
                 "Demo sign-ins: alice@example.com / demo-pass-2026 (see README).",
                 flush=True,

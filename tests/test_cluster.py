@@ -1,12 +1,16 @@
 """
-Scale-out: two instances of the site sharing PostgreSQL and Redis, and a resource server
-holding nothing but the public key, started by ``scripts/cluster.py`` as ``make cluster``
-does (one gunicorn worker each here, to start faster).
+Scale-out: HAProxy in front of two instances of the site sharing PostgreSQL and Redis, and a
+resource server holding nothing but the public key, started by ``scripts/cluster.py`` as
+``make cluster`` does (one gunicorn worker each here, to start faster).
 
-What holds across instances: a session made on A works on B, a token from A works on B,
-one asked of A for the resource server (RFC 8707 ``resource``) works there, each service
-refuses the other's tokens, and revocations on A are seen by B at once. What does not, by
-design: the resource server has no denylist, so an access token it has been given stays
+HAProxy balances round robin with no stickiness and names the instance that answered in
+``X-Served-By``, so one browser's requests alternate between A and B. Through HAProxy: a
+session stays signed in on both, a token works on both, a sign-out through one is seen
+through the other, the instances see the client's address, and a stopped instance is taken
+out while the site keeps answering. Straight to A and B, to pin which instance does what: a
+token asked of A for the resource server (RFC 8707 ``resource``) works there, each service
+refuses the other's tokens, and revocations on A are seen by B at once. What does not hold,
+by design: the resource server has no denylist, so an access token it has been given stays
 valid there until it expires.
 """
 
@@ -14,6 +18,7 @@ import http.client
 import json
 import os
 import secrets
+import shutil
 import time
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -22,10 +27,17 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import pytest
 import redis as redis_lib
 
-from scripts.cluster import AudienceCheck, ClusterConfig, audience_checks, cluster, database_drop
+from scripts.cluster import (
+    AudienceCheck,
+    ClusterConfig,
+    audience_checks,
+    cluster,
+    database_drop,
+    proxy_server_states,
+)
 from shop.demo import DEMO_PASSWORD
 from tests.support.processes import free_ports
-from tests.support.services import TEST_REDIS_URL
+from tests.support.services import TEST_REDIS_URL, service_unavailable
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -48,6 +60,8 @@ class Agent:
     """An HTTP client with its own cookie jar, as one browser is; it may talk to any instance."""
 
     cookies: dict[str, str] = field(default_factory=dict)
+    # The loopback address the agent connects from, so tests can tell clients apart.
+    source: str = "127.0.0.1"
 
     def request(
         self, method: str, url: str, *, json_body=None, form=None, token=None, csrf=False
@@ -67,7 +81,9 @@ class Agent:
             headers["X-CSRFToken"] = self.cookies["csrftoken"]
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15)
+        connection = http.client.HTTPConnection(
+            parts.hostname, parts.port, timeout=15, source_address=(self.source, 0)
+        )
         try:
             connection.request(method, parts.path or "/", body=body, headers=headers)
             response = connection.getresponse()
@@ -119,10 +135,14 @@ def shop_cluster():
     empties its Redis database before every test (tests/conftest.py), the cluster's
     sessions and denylist included.
     """
+    if shutil.which("haproxy") is None:
+        service_unavailable("haproxy is not installed (Debian's haproxy package)")
+    *ports, proxy_port = free_ports(4)
     config = ClusterConfig(
         database_url=_cluster_database_url(),
         redis_url=TEST_REDIS_URL,
-        ports=free_ports(3),
+        ports=tuple(ports),
+        proxy_port=proxy_port,
         workers=1,
         cache_key_prefix=f"cluster-test-{secrets.token_hex(4)}",
         access_lifetime_seconds=ACCESS_LIFETIME_SECONDS,
@@ -140,25 +160,74 @@ def shop_cluster():
             client.delete(*keys)
 
 
-def test_a_session_made_on_a_works_on_b(shop_cluster):
+def served_by(answer: Answer) -> str:
+    return answer.headers["X-Served-By"]
+
+
+def test_haproxy_alternates_between_the_instances_whatever_the_cookies(shop_cluster):
     browser = Agent()
-    storefront_sign_in(browser, shop_cluster.a)
+    storefront_sign_in(browser, shop_cluster.site)
 
-    answer = browser.request("GET", f"{shop_cluster.b}/accounts/me/")
+    answers = [browser.request("GET", f"{shop_cluster.site}/accounts/me/") for _ in range(6)]
 
-    assert answer.status == 200
-    assert answer.json()["email"] == EMAIL
+    assert [answer.status for answer in answers] == [200] * 6
+    instances = [served_by(answer) for answer in answers]
+    assert set(instances) == {"a", "b"}
+    assert all(first != then for first, then in zip(instances, instances[1:], strict=False))
 
 
-def test_signing_out_on_a_ends_the_session_on_b_at_once(shop_cluster):
+def test_a_session_made_through_haproxy_stays_signed_in_on_both_instances(shop_cluster):
     browser = Agent()
-    storefront_sign_in(browser, shop_cluster.a)
+    storefront_sign_in(browser, shop_cluster.site)
+
+    answers = [browser.request("GET", f"{shop_cluster.site}/accounts/me/") for _ in range(4)]
+
+    assert {served_by(answer) for answer in answers} == {"a", "b"}
+    assert {(answer.status, answer.json()["email"]) for answer in answers} == {(200, EMAIL)}
+
+
+def test_a_token_from_haproxy_works_on_both_instances(shop_cluster):
+    access = token_pair(shop_cluster.site)["access"]
+
+    answers = [
+        Agent().request("GET", f"{shop_cluster.site}/api/me/", token=access) for _ in range(4)
+    ]
+
+    assert {served_by(answer) for answer in answers} == {"a", "b"}
+    assert {(answer.status, answer.json()["email"]) for answer in answers} == {(200, EMAIL)}
+
+
+def test_a_sign_out_through_one_instance_is_seen_through_the_other(shop_cluster):
+    browser = Agent()
+    storefront_sign_in(browser, shop_cluster.site)
     copy_of_the_cookie = Agent(cookies={"sessionid": browser.cookies["sessionid"]})
 
-    signed_out = browser.request("POST", f"{shop_cluster.a}/accounts/logout/", csrf=True)
+    signed_out = browser.request("POST", f"{shop_cluster.site}/accounts/logout/", csrf=True)
+    afterwards = [
+        copy_of_the_cookie.request("GET", f"{shop_cluster.site}/accounts/me/") for _ in range(2)
+    ]
 
     assert signed_out.status == 302
-    assert copy_of_the_cookie.request("GET", f"{shop_cluster.b}/accounts/me/").status == 401
+    assert {served_by(answer) for answer in [signed_out, *afterwards]} == {"a", "b"}
+    assert [answer.status for answer in afterwards] == [401, 401]
+
+
+def test_the_instances_see_the_clients_address_not_haproxys(shop_cluster):
+    # HAProxy connects to the instances from 127.0.0.2 and passes the client's address in
+    # the PROXY protocol; the sign-in list (and the lockout) must show the client's.
+    pair = (
+        Agent(source="127.0.0.3")
+        .request(
+            "POST",
+            f"{shop_cluster.site}/api/auth/token/",
+            json_body={"email": EMAIL, "password": DEMO_PASSWORD},
+        )
+        .json()
+    )
+
+    sign_ins = Agent().request("GET", f"{shop_cluster.site}/api/sessions/", token=pair["access"])
+
+    assert [row["ip_address"] for row in sign_ins.json() if row["current"]] == ["127.0.0.3"]
 
 
 def test_signing_out_everywhere_else_on_a_ends_sessions_and_tokens_on_b(shop_cluster):
@@ -262,3 +331,25 @@ def test_the_resource_server_accepts_a_revoked_access_token_until_it_expires(sho
     after_expiry = Agent().request("GET", whoami, token=pair["access"])
 
     assert (after_expiry.status, after_expiry.json()["detail"]) == (401, "The token has expired.")
+
+
+def test_haproxy_takes_a_stopped_instance_out_and_keeps_answering(shop_cluster):
+    # Last in the module: it stops B, and starts it again for whatever runs after.
+    access = token_pair(shop_cluster.site)["access"]
+    shop_cluster.servers["b"].stop()
+    try:
+        answers = []
+        deadline = time.monotonic() + 5
+        while proxy_server_states(shop_cluster)["b"] != "DOWN":
+            assert time.monotonic() < deadline, "HAProxy still sends to the stopped B"
+            answers.append(Agent().request("GET", f"{shop_cluster.site}/api/me/", token=access))
+            time.sleep(0.1)
+        answers += [
+            Agent().request("GET", f"{shop_cluster.site}/api/me/", token=access) for _ in range(4)
+        ]
+
+        assert {answer.status for answer in answers} == {200}
+        assert {served_by(answer) for answer in answers} == {"a"}
+    finally:
+        shop_cluster.servers["b"].start()
+        shop_cluster.servers["b"].wait_until_serving()

@@ -9,6 +9,8 @@ and render the result. Errors from the core (ValidationError, DoesNotExist, Logi
 TokenError) are turned into responses by api.exceptions, never caught here.
 """
 
+import dataclasses
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
@@ -288,7 +290,7 @@ class SignUpView(PublicTokenView):
             first_name=data.get("first_name", ""),
             last_name=data.get("last_name", ""),
         )
-        return Response({"id": user.pk, "email": user.email}, status=status.HTTP_201_CREATED)
+        return Response(s.MeOutput(user).data, status=status.HTTP_201_CREATED)
 
 
 class PasswordResetView(PublicTokenView):
@@ -536,10 +538,11 @@ def endpoint_not_found(request):
     CommonMiddleware would redirect it instead, which drops a POST's body, and with DEBUG
     on it raises for a POST.
     """
-    detail = errors.NOT_FOUND.detail
+    kind = errors.NOT_FOUND
     if not request.path_info.endswith("/") and _resolves_to_an_endpoint(request.path_info + "/"):
-        detail += f" Did you mean {request.path}/ (with a trailing slash)?"
-    return JsonResponse({"detail": detail, "code": errors.NOT_FOUND.code}, status=404)
+        hint = f" Did you mean {request.path}/ (with a trailing slash)?"
+        kind = dataclasses.replace(kind, detail=kind.detail + hint)
+    return errors.error_response(request, kind, as_json=True)
 
 
 def _resolves_to_an_endpoint(path: str) -> bool:

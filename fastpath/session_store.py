@@ -111,6 +111,10 @@ class SessionStore(OutageAwareCacheStore):
             held.awaiting_reply = False
         held.reused = held.answered
         try:
+            # Connected through the connection's own connect(): a Sentinel-managed one asks
+            # the Sentinels where the primary is there (send_packed_command alone would
+            # dial the service name as a host). A no-op once connected.
+            connection.connect()
             connection.send_packed_command(
                 connection.pack_command("GET", client.make_key(self.cache_key)),
                 check_health=False,

@@ -1,31 +1,37 @@
 """
 Run the shop as a small cluster on this machine (``make cluster``).
 
-- HAProxy (Debian's ``haproxy``) in front: the site's URL. It balances round robin over A
-  and B with no stickiness, takes an instance out when its health check
+- HAProxy (Debian's ``haproxy``) in front: the site's URL. It balances round robin over
+  the instances with no stickiness, takes an instance out when its health check
   (``/api/healthz/``) fails, names the instance that answered in ``X-Served-By``, and
   passes the client's address to the instances in the PROXY protocol.
-- Instances A and B: the same site under gunicorn (DEBUG off, ``config.settings.cluster``:
-  production's settings with plain HTTP allowed on loopback) on two ports, sharing one
-  PostgreSQL database and one Redis. Sessions live in Redis (``SESSION_BACKEND=cache``),
-  tokens are signed with RS256 by a throwaway key pair generated for the run, and the
-  access-token denylist is on (``JWT_ACCESS_DENYLIST``), so a sign-out on one instance is
-  seen by the other at once.
+- Instances A, B (``--instances N``: two or more): the same site under gunicorn (DEBUG
+  off, ``config.settings.cluster``: production's settings with plain HTTP allowed on
+  loopback) on ports of their own, sharing one PostgreSQL database and one Redis. Sessions
+  live in Redis (``SESSION_BACKEND=cache``), tokens are signed with RS256 by a throwaway
+  key pair generated for the run, and the access-token denylist is on
+  (``JWT_ACCESS_DENYLIST``), so a sign-out on one instance is seen by the others at once.
 - The resource server (``resource_server/app.py``): a separate process that holds only the
   public key, fetched from the ``jwks_uri`` of A's authorization-server metadata
   (``/.well-known/oauth-authorization-server``). No database, no Redis. Its audience is its
   own URL, which the shop's ``JWT_AUDIENCES`` names: a client asks A for a token for it with
   ``resource`` (RFC 8707), and each refuses the other's tokens (audience_checks()).
+- Redis with failover: a primary, a replica and three Sentinels (Debian's
+  ``redis-sentinel``), started for the run; the instances reach the primary through the
+  Sentinels (``REDIS_SENTINELS``), so when it dies a Sentinel promotes the replica and the
+  instances follow it without a restart. The Sentinels call the primary down after
+  ``--down-after-ms`` (1000 ms: a demo value, quick to watch; deployments use several
+  seconds). ``--redis-url`` uses one Redis of yours instead, without failover.
 
 The script creates the database if needed, migrates it, loads the demo data, collects the
-static files into a temporary directory, starts the four processes, prints their URLs (the
+static files into a temporary directory, starts the processes, prints their URLs (the
 site's first) and keeps them running until Ctrl-C. ``tests/test_cluster.py`` drives the
 same functions.
 
 Configuration: ``DATABASE_URL`` (PostgreSQL; default
-postgres://postgres@127.0.0.1:5432/cluster_demo), ``REDIS_URL`` (default
-redis://127.0.0.1:6379/8), or the command-line options (``--help``).
-Needs ``haproxy`` on the PATH (``apt-get install haproxy``).
+postgres://postgres@127.0.0.1:5432/cluster_demo), or the command-line options (``--help``).
+Needs ``haproxy``, ``redis-server`` and ``redis-sentinel`` on the PATH (``apt-get install
+haproxy redis-sentinel``).
 """
 
 import argparse
@@ -64,9 +70,12 @@ from shop.demo import DEMO_PASSWORD, DEMO_USERS  # noqa: E402
 
 HOST = LOOPBACK
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cluster_demo"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/8"
-DEFAULT_PORTS = (8001, 8002, 8003)
+DEFAULT_FIRST_PORT = 8001
 DEFAULT_PROXY_PORT = 8080
+# The cluster's own Redis: the primary, the replica, then the three Sentinels.
+DEFAULT_REDIS_PORTS = (6390, 6391, 26390, 26391, 26392)
+SENTINEL_SERVICE = "mymaster"
+INSTANCE_NAMES = "abcdefghij"
 # HAProxy connects to the instances from this loopback address, and only it may send them
 # a PROXY protocol header: a client on 127.0.0.1 cannot pose as another address.
 PROXY_SOURCE = "127.0.0.2"
@@ -79,11 +88,22 @@ class ClusterError(RuntimeError):
     """A step of starting the cluster failed; the message carries the step's output."""
 
 
+def default_ports(instances: int, first: int = DEFAULT_FIRST_PORT) -> tuple[int, ...]:
+    """The instances' ports from ``first`` on, then the resource server's."""
+    return tuple(range(first, first + instances + 1))
+
+
 @dataclass(frozen=True)
 class ClusterConfig:
     database_url: str = DEFAULT_DATABASE_URL
-    redis_url: str = DEFAULT_REDIS_URL
-    ports: tuple[int, int, int] = DEFAULT_PORTS
+    # One Redis of yours; None: the cluster's own primary, replica and Sentinels.
+    redis_url: str | None = None
+    instances: int = 2
+    # The instances' ports, then the resource server's.
+    ports: tuple[int, ...] = default_ports(2)
+    redis_ports: tuple[int, ...] = DEFAULT_REDIS_PORTS
+    # How long the Sentinels wait before they call a silent primary down.
+    down_after_ms: int = 1000
     proxy_port: int = DEFAULT_PROXY_PORT
     workers: int = 2
     algorithm: str = "RS256"
@@ -92,6 +112,21 @@ class ClusterConfig:
     leeway_seconds: int = 10
     # Drop and recreate the database first (tests); otherwise reuse it if it exists.
     fresh_database: bool = False
+    # The project's speed work (fastpath/) instead of Django's and simplejwt's own pieces.
+    auth_fast_path: bool = False
+
+    def __post_init__(self):
+        if not 2 <= self.instances <= len(INSTANCE_NAMES):
+            raise ClusterError(
+                f"A cluster runs 2 to {len(INSTANCE_NAMES)} instances, not {self.instances}."
+            )
+        if len(self.ports) != self.instances + 1:
+            raise ClusterError(
+                f"{self.instances} instances need {self.instances + 1} ports (theirs, then the "
+                f"resource server's), not {len(self.ports)}."
+            )
+        if self.redis_url is None and len(self.redis_ports) != 5:
+            raise ClusterError("Redis needs 5 ports: primary, replica and three Sentinels.")
 
 
 @dataclass
@@ -100,13 +135,23 @@ class Cluster:
 
     # HAProxy's frontend: the site, as a visitor reaches it.
     site: str
-    a: str
-    b: str
+    # Each instance's own URL, by name: "a", "b", ...
+    instances: dict[str, str]
     resource_server: str
     # The resource indicator (RFC 8707) that names the resource server, and its tokens' aud.
     resource_server_audience: str
     workdir: Path
     servers: dict[str, Server] = field(default_factory=dict)
+    # The cluster's own Redis (None with --redis-url): where the Sentinels listen.
+    sentinel_ports: tuple[int, ...] = ()
+
+    @property
+    def a(self) -> str:
+        return self.instances["a"]
+
+    @property
+    def b(self) -> str:
+        return self.instances["b"]
 
     def dead(self) -> list[str]:
         """Return the names of the servers that have exited."""
@@ -175,7 +220,7 @@ def database_drop(database_url: str) -> None:
 
 def resource_server_audience(config: ClusterConfig) -> str:
     """Return the resource server's audience: its own URL, as RFC 9068 §3 advises."""
-    return f"http://{HOST}:{config.ports[2]}/"
+    return f"http://{HOST}:{config.ports[-1]}/"
 
 
 def passed_through_env() -> dict[str, str]:
@@ -193,7 +238,7 @@ def site_env(config: ClusterConfig, *, workdir: Path, keys: tuple[Path, Path]) -
             "SECRET_KEY": secrets.token_urlsafe(64),
             "ALLOWED_HOSTS": f"{HOST},localhost",
             "DATABASE_URL": config.database_url,
-            "REDIS_URL": config.redis_url,
+            **redis_env(config),
             "CACHE_KEY_PREFIX": config.cache_key_prefix,
             "SESSION_BACKEND": "cache",
             "JWT_ALGORITHM": config.algorithm,
@@ -204,9 +249,29 @@ def site_env(config: ClusterConfig, *, workdir: Path, keys: tuple[Path, Path]) -
             "JWT_ACCESS_LIFETIME_SECONDS": str(config.access_lifetime_seconds),
             "JWT_LEEWAY_SECONDS": str(config.leeway_seconds),
             "STATIC_ROOT": str(workdir / "static"),
+            "AUTH_FAST_PATH": "1" if config.auth_fast_path else "0",
         }
     )
     return env
+
+
+def redis_env(config: ClusterConfig) -> dict[str, str]:
+    """How the instances reach Redis: the one given, or the primary through the Sentinels."""
+    if config.redis_url is not None:
+        return {"REDIS_URL": config.redis_url}
+    sentinels = ",".join(f"{HOST}:{port}" for port in config.redis_ports[2:])
+    return {"REDIS_SENTINELS": sentinels, "REDIS_SENTINEL_SERVICE": SENTINEL_SERVICE}
+
+
+def redis_description(config: ClusterConfig) -> str:
+    """Where the cluster's Redis is, for the banner."""
+    if config.redis_url is not None:
+        return config.redis_url
+    primary, replica, *sentinels = config.redis_ports
+    return (
+        f"Redis primary :{primary}, replica :{replica},"
+        f" Sentinels :{', :'.join(map(str, sentinels))} (service {SENTINEL_SERVICE!r})"
+    )
 
 
 def resource_server_env(config: ClusterConfig, *, metadata_url: str) -> dict[str, str]:
@@ -286,6 +351,149 @@ class HAProxy(Server):
         return [shutil.which("haproxy"), "-db", "-f", str(self.config_path)]
 
 
+# --- Redis with failover ----------------------------------------------------------------
+
+
+class RedisServer(Server):
+    """A ``redis-server`` of the cluster's own, keeping nothing on disk; ready once it PINGs."""
+
+    program = "redis-server"
+
+    def __init__(self, *, replica_of: int | None = None, **options):
+        super().__init__(**options)
+        self.replica_of = replica_of
+
+    def command(self) -> list[str]:
+        command = [shutil.which(self.program), *self.options()]
+        return command
+
+    def options(self) -> list[str]:
+        options = [
+            f"--port {self.port}",
+            f"--bind {HOST}",
+            '--save ""',
+            "--appendonly no",
+            f"--dir {self.log_path.parent}",
+        ]
+        if self.replica_of is not None:
+            options.append(f"--replicaof {HOST} {self.replica_of}")
+        # redis-server takes "--name value" pairs; split them for the argument vector.
+        return [part.strip('"') for option in options for part in option.split(" ", 1)]
+
+    def client(self):
+        import redis
+
+        return redis.Redis(host=HOST, port=self.port, socket_timeout=1, socket_connect_timeout=1)
+
+    def answers(self, path: str, headers: dict[str, str] | None = None) -> bool:
+        import redis
+
+        try:
+            return bool(self.client().ping())
+        except redis.RedisError:
+            return False
+
+
+SENTINEL_CONFIG = """\
+port {port}
+bind {host}
+dir {workdir}
+sentinel monitor {service} {host} {primary} 2
+sentinel down-after-milliseconds {service} {down_after_ms}
+sentinel failover-timeout {service} 10000
+sentinel parallel-syncs {service} 1
+"""
+
+
+class Sentinel(RedisServer):
+    """A Sentinel watching the primary; it rewrites its own configuration file."""
+
+    program = "redis-sentinel"
+
+    def __init__(self, *, config_path: Path, **options):
+        super().__init__(**options)
+        self.config_path = config_path
+
+    def command(self) -> list[str]:
+        return [shutil.which(self.program), str(self.config_path)]
+
+
+def redis_with_failover(
+    config: ClusterConfig, workdir: Path, run
+) -> tuple[RedisServer, RedisServer, list[Sentinel]]:
+    """
+    Start the primary, its replica and three Sentinels; return once the replica has synced
+    and every Sentinel knows the replica and the two other Sentinels (a failover needs a
+    quorum of two to agree and one to be elected).
+    """
+    primary_port, replica_port, *sentinel_ports = config.redis_ports
+
+    def redis(name: str, port: int, **options) -> RedisServer:
+        server = RedisServer(
+            port=port, env=passed_through_env(), log_path=workdir / f"{name}.log", **options
+        )
+        run(name, server).wait_until_serving()
+        return server
+
+    primary = redis("redis-primary", primary_port)
+    replica = redis("redis-replica", replica_port, replica_of=primary_port)
+    sentinels = []
+    for index, port in enumerate(sentinel_ports, start=1):
+        config_path = workdir / f"sentinel-{index}.conf"
+        config_path.write_text(
+            SENTINEL_CONFIG.format(
+                port=port,
+                host=HOST,
+                workdir=workdir,
+                service=SENTINEL_SERVICE,
+                primary=primary_port,
+                down_after_ms=config.down_after_ms,
+            )
+        )
+        sentinel = Sentinel(
+            config_path=config_path,
+            port=port,
+            env=passed_through_env(),
+            log_path=workdir / f"sentinel-{index}.log",
+        )
+        run(f"sentinel-{index}", sentinel).wait_until_serving()
+        sentinels.append(sentinel)
+
+    def settled() -> bool:
+        if replica.client().info("replication").get("master_link_status") != "up":
+            return False
+        for sentinel in sentinels:
+            client = sentinel.client()
+            if len(client.sentinel_slaves(SENTINEL_SERVICE)) != 1:
+                return False
+            if len(client.sentinel_sentinels(SENTINEL_SERVICE)) != len(sentinels) - 1:
+                return False
+        return True
+
+    # Sentinels find each other through hello messages sent every 2 s.
+    deadline = time.monotonic() + 30
+    while not settled():
+        if time.monotonic() > deadline:
+            raise ClusterError("The replica and the Sentinels did not settle within 30 s.")
+        time.sleep(0.2)
+    return primary, replica, sentinels
+
+
+def sentinel_primary_port(running: Cluster) -> int | None:
+    """The port of the primary as the Sentinels now name it (None if none answers)."""
+    import redis
+
+    for port in running.sentinel_ports:
+        client = redis.Redis(host=HOST, port=port, socket_timeout=1, socket_connect_timeout=1)
+        try:
+            address = client.sentinel_get_master_addr_by_name(SENTINEL_SERVICE)
+        except redis.RedisError:
+            continue
+        if address:
+            return int(address[1])
+    return None
+
+
 def proxy_server_states(running: Cluster) -> dict[str, str]:
     """Return each instance's state as HAProxy's health checks see it: UP, DOWN..."""
     with socket.socket(socket.AF_UNIX) as stats:
@@ -316,26 +524,30 @@ def prepare(env: dict[str, str]) -> None:
 @contextmanager
 def cluster(config: ClusterConfig) -> Iterator[Cluster]:
     """
-    Prepare the shared services, run A, B, the resource server and HAProxy in front of A and
-    B; stop them all on exit.
+    Start Redis with failover (unless ``redis_url`` names one), prepare the database, run
+    the instances, the resource server and HAProxy in front of the instances; stop them all
+    on exit.
     """
-    if shutil.which("haproxy") is None:
-        raise ClusterError("The cluster needs HAProxy: apt-get install haproxy.")
+    needed = ["haproxy"] + (["redis-server", "redis-sentinel"] if not config.redis_url else [])
+    missing = [program for program in needed if shutil.which(program) is None]
+    if missing:
+        raise ClusterError(
+            f"The cluster needs {', '.join(missing)}: apt-get install haproxy redis-sentinel."
+        )
     with tempfile.TemporaryDirectory(prefix="cluster-") as tmp, ExitStack() as running:
         workdir = Path(tmp)
-        keys = key_pair_write(workdir, algorithm=config.algorithm)
-        env = site_env(config, workdir=workdir, keys=keys)
-        database_create(config.database_url, fresh=config.fresh_database)
-        prepare(env)
-
-        port_a, port_b, port_rs = config.ports
+        *instance_ports, port_rs = config.ports
+        names = INSTANCE_NAMES[: config.instances]
         state = Cluster(
             site=f"http://{HOST}:{config.proxy_port}",
-            a=f"http://{HOST}:{port_a}",
-            b=f"http://{HOST}:{port_b}",
+            instances={
+                name: f"http://{HOST}:{port}"
+                for name, port in zip(names, instance_ports, strict=True)
+            },
             resource_server=f"http://{HOST}:{port_rs}",
             resource_server_audience=resource_server_audience(config),
             workdir=workdir,
+            sentinel_ports=() if config.redis_url else tuple(config.redis_ports[2:]),
         )
 
         def run(name: str, server: Server) -> Server:
@@ -358,10 +570,16 @@ def cluster(config: ClusterConfig) -> Iterator[Cluster]:
         # Only HAProxy, connecting from PROXY_SOURCE, may say who the client is.
         behind_proxy = ("--proxy-protocol=v1", f"--proxy-allow-from={PROXY_SOURCE}")
         try:
+            if config.redis_url is None:
+                redis_with_failover(config, workdir, run)
+            keys = key_pair_write(workdir, algorithm=config.algorithm)
+            env = site_env(config, workdir=workdir, keys=keys)
+            database_create(config.database_url, fresh=config.fresh_database)
+            prepare(env)
             site = "config.wsgi:application"
             started = [
                 run(name, gunicorn(name, site, port, env, extra_args=behind_proxy))
-                for name, port in (("a", port_a), ("b", port_b))
+                for name, port in zip(names, instance_ports, strict=True)
             ]
             for server in started:
                 server.wait_until_serving()
@@ -376,7 +594,7 @@ def cluster(config: ClusterConfig) -> Iterator[Cluster]:
             config_path.write_text(
                 haproxy_config(
                     port=config.proxy_port,
-                    instances={"a": port_a, "b": port_b},
+                    instances=dict(zip(names, instance_ports, strict=True)),
                     stats_socket=workdir / "haproxy.sock",
                 )
             )
@@ -465,13 +683,31 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=_postgres_url_from_env())
-    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL)
     parser.add_argument(
-        "--ports",
+        "--redis-url",
+        default=None,
+        help="one Redis of yours, without failover (default: the cluster's own primary, "
+        "replica and three Sentinels)",
+    )
+    parser.add_argument(
+        "--redis-ports",
         type=int,
-        nargs=3,
-        default=DEFAULT_PORTS,
-        metavar=("A", "B", "RESOURCE_SERVER"),
+        nargs=5,
+        default=DEFAULT_REDIS_PORTS,
+        metavar=("PRIMARY", "REPLICA", "S1", "S2", "S3"),
+    )
+    parser.add_argument(
+        "--down-after-ms",
+        type=int,
+        default=1000,
+        help="how long the Sentinels wait before they call the primary down (1000: a demo value)",
+    )
+    parser.add_argument("--instances", type=int, default=2, help="app instances behind HAProxy")
+    parser.add_argument(
+        "--first-port",
+        type=int,
+        default=DEFAULT_FIRST_PORT,
+        help="the instances listen from this port on, the resource server on the next one",
     )
     parser.add_argument(
         "--proxy-port", type=int, default=DEFAULT_PROXY_PORT, help="HAProxy's port: the site"
@@ -479,26 +715,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per process")
     parser.add_argument("--algorithm", choices=("RS256", "EdDSA"), default="RS256")
     options = parser.parse_args(argv)
-    config = ClusterConfig(
-        database_url=options.database_url,
-        redis_url=options.redis_url,
-        ports=tuple(options.ports),
-        proxy_port=options.proxy_port,
-        workers=options.workers,
-        algorithm=options.algorithm,
-    )
+    try:
+        config = ClusterConfig(
+            database_url=options.database_url,
+            redis_url=options.redis_url,
+            instances=options.instances,
+            ports=default_ports(options.instances, options.first_port),
+            redis_ports=tuple(options.redis_ports),
+            down_after_ms=options.down_after_ms,
+            proxy_port=options.proxy_port,
+            workers=options.workers,
+            algorithm=options.algorithm,
+        )
+    except ClusterError as exc:
+        parser.error(str(exc))
     print(f"Preparing {config.database_url} (migrate, demo data, static files)...", flush=True)
     try:
         with cluster(config) as running:
             print(
                 "\nCluster up; Ctrl-C stops everything.\n"
-                f"  the site          {running.site}/   (HAProxy: round robin over A and B,"
-                " no stickiness; X-Served-By names the instance)\n"
-                f"  instance A        {running.a}/   (storefront, /api/, /app/; for debugging)\n"
-                f"  instance B        {running.b}/\n"
-                f"  resource server   {running.resource_server}/whoami"
+                f"  the site          {running.site}/   (HAProxy: round robin over"
+                f" {', '.join(name.upper() for name in running.instances)}, no stickiness;"
+                " X-Served-By names the instance)\n"
+                + "".join(
+                    f"  instance {name.upper()}        {url}/\n"
+                    for name, url in running.instances.items()
+                )
+                + f"  resource server   {running.resource_server}/whoami"
                 "   (public key only, found from A's /.well-known/oauth-authorization-server)\n"
-                f"  shared            {config.database_url}, {config.redis_url}"
+                f"  shared            {config.database_url}, {redis_description(config)}"
                 f" (key prefix {config.cache_key_prefix!r})\n\n"
                 f"Sign in on {running.site}/accounts/login/ and reload {running.site}/accounts/me/:"
                 " each request goes to the other instance, and you stay signed in;\n"

@@ -108,17 +108,68 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # cache-backed session engines. Exceptions are NOT ignored: a Redis outage must surface
 # as an error, not be mistaken for "no session".
 REDIS_URL = env("REDIS_URL", default="")
+# Or a Redis primary watched by Sentinels, which promote a replica when it dies
+# (django-redis's Sentinel support): REDIS_SENTINELS names the Sentinels, not Redis.
+REDIS_SENTINELS = env.list("REDIS_SENTINELS", default=[])
+REDIS_SENTINEL_SERVICE = env("REDIS_SENTINEL_SERVICE", default="mymaster")
+REDIS_SENTINEL_DB = env.int("REDIS_SENTINEL_DB", default=0)
+REDIS_PASSWORD = env("REDIS_PASSWORD", default="")
+REDIS_SENTINEL_PASSWORD = env("REDIS_SENTINEL_PASSWORD", default="")
+if REDIS_URL and REDIS_SENTINELS:
+    raise environ.ImproperlyConfigured(
+        "Set REDIS_URL (one Redis) or REDIS_SENTINELS (Redis behind Sentinel), not both."
+    )
+# Whether Redis is the shared store, reached either way.
+REDIS_CONFIGURED = bool(REDIS_URL or REDIS_SENTINELS)
+
+
+def _sentinel_address(text: str) -> tuple[str, int]:
+    """Parse one REDIS_SENTINELS entry, "host:port" or "[v6 address]:port"."""
+    host, sep, port = text.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not (sep and host and port.isdigit() and 0 < int(port) < 65536):
+        raise environ.ImproperlyConfigured(
+            f"REDIS_SENTINELS entries are host:port, comma-separated; {text!r} is not."
+        )
+    return host, int(port)
+
+
+_REDIS_OPTIONS = {
+    "CLIENT_CLASS": "django_redis.client.DefaultClient",
+    "PARSER_CLASS": "redis.connection._HiredisParser",
+    "SOCKET_CONNECT_TIMEOUT": 1,
+    "SOCKET_TIMEOUT": 1,
+}
+if REDIS_PASSWORD:
+    _REDIS_OPTIONS["PASSWORD"] = REDIS_PASSWORD
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="shop"),
+            "OPTIONS": _REDIS_OPTIONS,
+        }
+    }
+elif REDIS_SENTINELS:
+    _sentinel_kwargs = {"socket_connect_timeout": 1, "socket_timeout": 1}
+    if REDIS_SENTINEL_PASSWORD:
+        _sentinel_kwargs["password"] = REDIS_SENTINEL_PASSWORD
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            # The service name stands where a host would. A list of one URL, the primary:
+            # given a single string, django-redis's SentinelClient also opens a replica
+            # pool and sends every read there, so a session deleted on the primary (a
+            # sign-out) could still be read from a replica that has not caught up.
+            "LOCATION": [f"redis://{REDIS_SENTINEL_SERVICE}/{REDIS_SENTINEL_DB}"],
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="shop"),
             "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "PARSER_CLASS": "redis.connection._HiredisParser",
-                "SOCKET_CONNECT_TIMEOUT": 1,
-                "SOCKET_TIMEOUT": 1,
+                **_REDIS_OPTIONS,
+                "CLIENT_CLASS": "django_redis.client.SentinelClient",
+                "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+                "SENTINELS": [_sentinel_address(entry) for entry in REDIS_SENTINELS],
+                "SENTINEL_KWARGS": _sentinel_kwargs,
             },
         }
     }
@@ -149,12 +200,13 @@ if SESSION_BACKEND not in SESSION_ENGINES:
     raise environ.ImproperlyConfigured(
         f"SESSION_BACKEND must be one of {', '.join(SESSION_ENGINES)}, not {SESSION_BACKEND!r}."
     )
-if SESSION_BACKEND in ("cache", "cached_db") and not REDIS_URL:
+if SESSION_BACKEND in ("cache", "cached_db") and not REDIS_CONFIGURED:
     # Without Redis the cache is each process's own memory: the cache engine's store has
     # no Redis pool and answers every signed-in request with a 500, and cached_db would
     # keep a session a worker has not seen end alive in its own memory.
     raise environ.ImproperlyConfigured(
-        f"SESSION_BACKEND={SESSION_BACKEND} needs REDIS_URL (e.g. redis://127.0.0.1:6379/0): "
+        f"SESSION_BACKEND={SESSION_BACKEND} needs REDIS_URL (e.g. redis://127.0.0.1:6379/0) "
+        "or REDIS_SENTINELS: "
         "every worker must share one session cache. Use SESSION_BACKEND=db without Redis."
     )
 SESSION_ENGINE = SESSION_ENGINES[SESSION_BACKEND]
@@ -204,15 +256,18 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
 # Where the attempt counters live; every worker process must share them (accounts/lockout.py):
-# "cache" (Redis) with REDIS_URL, the database's AttemptCounter table without.
-LOGIN_LOCKOUT_STORE = env("LOGIN_LOCKOUT_STORE", default="cache" if REDIS_URL else "database")
+# "cache" (Redis) with REDIS_URL or REDIS_SENTINELS, the database's AttemptCounter table without.
+LOGIN_LOCKOUT_STORE = env(
+    "LOGIN_LOCKOUT_STORE", default="cache" if REDIS_CONFIGURED else "database"
+)
 if LOGIN_LOCKOUT_STORE not in ("cache", "database"):
     raise environ.ImproperlyConfigured(
         f"LOGIN_LOCKOUT_STORE must be 'cache' or 'database', not {LOGIN_LOCKOUT_STORE!r}."
     )
-if LOGIN_LOCKOUT_STORE == "cache" and not REDIS_URL:
+if LOGIN_LOCKOUT_STORE == "cache" and not REDIS_CONFIGURED:
     raise environ.ImproperlyConfigured(
-        "LOGIN_LOCKOUT_STORE=cache needs REDIS_URL: without it the cache is each process's own."
+        "LOGIN_LOCKOUT_STORE=cache needs REDIS_URL or REDIS_SENTINELS: without Redis the cache "
+        "is each process's own."
     )
 # Requests per address and window that sign up or ask for a password-reset email.
 SIGNUP_LIMIT_PER_ADDRESS = env.int("SIGNUP_LIMIT_PER_ADDRESS", default=10)
@@ -294,9 +349,10 @@ if JWT_USER_LOOKUP not in ("db", "stateless"):
 # With the denylist, ending a token sign-in (logout, revocation, password change) also
 # refuses its access tokens at once, at the cost of one Redis GET per request.
 JWT_ACCESS_DENYLIST = env.bool("JWT_ACCESS_DENYLIST", default=False)
-if JWT_ACCESS_DENYLIST and not REDIS_URL:
+if JWT_ACCESS_DENYLIST and not REDIS_CONFIGURED:
     raise environ.ImproperlyConfigured(
-        "JWT_ACCESS_DENYLIST needs REDIS_URL: every worker must see the same denylist."
+        "JWT_ACCESS_DENYLIST needs REDIS_URL or REDIS_SENTINELS: every worker must see the "
+        "same denylist."
     )
 # With AUTH_FAST_PATH, each process remembers up to this many access tokens it has verified
 # (signature and claims), until they expire: a client's next request with the same token

@@ -60,3 +60,49 @@ def test_a_refresh_reuse_interval_outside_0_to_60_seconds_is_refused_at_start():
         _import_settings("config.settings.test", JWT_REFRESH_REUSE_INTERVAL_SECONDS="0").returncode
         == 0
     )
+
+
+def test_redis_url_and_sentinels_together_are_refused_at_start():
+    result = _import_settings(
+        "config.settings.test",
+        REDIS_URL="redis://127.0.0.1:6379/7",
+        REDIS_SENTINELS="127.0.0.1:26379",
+    )
+    assert result.returncode != 0
+    assert "not both" in result.stderr
+
+
+def test_a_malformed_sentinel_address_is_refused_at_start_naming_it():
+    result = _import_settings("config.settings.test", REDIS_SENTINELS="127.0.0.1:26379,sentinel-2")
+    assert result.returncode != 0
+    assert "'sentinel-2' is not" in result.stderr
+
+
+def test_with_sentinels_every_read_goes_to_the_primary_never_a_replica():
+    # Given one LOCATION string, django-redis's SentinelClient sends reads to a replica,
+    # where a session just deleted on the primary (a sign-out) may still be found.
+    code = (
+        "import django; django.setup()\n"
+        "from django.core.cache import cache\n"
+        "client = cache.client\n"
+        "pools = {client.get_client(write=w).connection_pool for w in (True, False)}\n"
+        "assert len(pools) == 1, pools\n"
+        "pool = pools.pop()\n"
+        "print(type(pool).__name__, pool.is_master, pool.service_name)\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and fixed code.
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "SESSION_BACKEND"}},
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "REDIS_SENTINELS": "127.0.0.1:26379,[::1]:26380",
+            "REDIS_SENTINEL_SERVICE": "shop-primary",
+            "SESSION_BACKEND": "cache",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["SentinelConnectionPool", "True", "shop-primary"]

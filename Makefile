@@ -71,8 +71,15 @@ loadtest: $(VENV)/.runtime  ## Mixed load under gunicorn, then check stock and t
 audit: $(VENV)/.dev  ## Check the pinned requirements for known vulnerabilities (pip-audit).
 	$(VENV)/bin/pip-audit --strict --progress-spinner off --requirement requirements.txt
 
+.PHONY: failover-table
+FAILOVER_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/failover_table
+failover-table: $(VENV)/.dev  ## Kill the cluster's Redis primary under load (needs PostgreSQL); write docs/failover.json and render it into the guide.
+	DATABASE_URL=$(FAILOVER_DATABASE_URL) FAILOVER_RESULTS=$(CURDIR)/docs/failover.json \
+	  $(PY) -m pytest -q -p no:cacheprovider "tests/test_failover.py::test_the_site_survives_the_redis_primary_dying_under_load[stock]"
+	$(PY) scripts/render_comparison.py
+
 .PHONY: cluster
-cluster: $(VENV)/.runtime  ## HAProxy round robin over two instances + a public-key-only resource server, on shared PostgreSQL and Redis (Ctrl-C stops).
+cluster: $(VENV)/.runtime  ## HAProxy round robin over 2 instances (CLUSTER_ARGS="--instances 3"), a public-key-only resource server, shared PostgreSQL, Redis with Sentinel failover (Ctrl-C stops).
 	$(PY) scripts/cluster.py $(CLUSTER_ARGS)
 
 # The benchmark (docs/benchmark.md). Redis: keys under the "bench" prefix in

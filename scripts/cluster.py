@@ -746,13 +746,20 @@ def main(argv: list[str] | None = None) -> int:
                 f"  shared            {config.database_url}, {redis_description(config)}"
                 f" (key prefix {config.cache_key_prefix!r})\n\n"
                 f"Sign in on {running.site}/accounts/login/ and reload {running.site}/accounts/me/:"
-                " each request goes to the other instance, and you stay signed in;\n"
+                " each request goes to the next instance, and you stay signed in;\n"
                 f"get a token from {running.site}/api/auth/token/ and send it to"
                 f' {running.site}/api/me/; add "resource": "{running.resource_server_audience}"'
                 f" for one that {running.resource_server}/whoami accepts instead.\n"
                 "Demo sign-ins: alice@example.com / demo-pass-2026 (see README).",
                 flush=True,
             )
+            if config.redis_url is None:
+                print(
+                    f"Watch a failover: redis-cli -p {config.redis_ports[0]} shutdown nosave"
+                    " stops the primary; the Sentinels promote the replica within a few"
+                    " seconds, and the site answers 503 only meanwhile.",
+                    flush=True,
+                )
             print("\nTokens per audience (RFC 8707): each service refuses the other's.")
             for check in audience_checks(
                 running, email=DEMO_USERS[0]["email"], password=DEMO_PASSWORD

@@ -8,7 +8,9 @@ the document is written by hand and left alone:
 - the failure table, copied from docs/failure-table.md (the outage suite's table), so the
   guide never disagrees with the tests behind it;
 - the XSS table, from docs/xss-exposure.json (written by scripts/xss_exposure.py from what
-  tests/browser/test_xss_exposure.py saw in Chromium).
+  tests/browser/test_xss_exposure.py saw in Chromium);
+- the failover table, from docs/failover.json (written by ``make failover-table`` from what
+  tests/test_failover.py measured when it killed the Redis primary under load).
 
 Run it after every ``make bench`` or change to the failure table:
 
@@ -19,6 +21,7 @@ Without a results file the benchmark section says how to produce one.
 """
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -38,6 +41,9 @@ FAILURES_END = "<!-- END failure table -->"
 FAILURES_HEADING = "## The table"
 XSS_BEGIN = "<!-- BEGIN xss table: generated from docs/xss-exposure.json, do not edit -->"
 XSS_END = "<!-- END xss table -->"
+FAILOVER_BEGIN = "<!-- BEGIN failover table: generated from docs/failover.json, do not edit -->"
+FAILOVER_END = "<!-- END failover table -->"
+FAILOVER_PATH = ROOT / "docs/failover.json"
 
 
 class MarkersMissing(Exception):
@@ -68,6 +74,58 @@ def failure_table(path: Path) -> str:
     return body.strip()
 
 
+def failover_markdown(path: Path) -> str:
+    """The failover test's figures (docs/failover.json) as a table, or how to produce them."""
+    try:
+        figures = json.loads(path.read_text())
+    except OSError:
+        return f"_`{path.name}` is not there yet: `make failover-table` writes it._"
+
+    def refused(part: dict) -> str:
+        if not part["answered_503"]:
+            return f"**served throughout**: {part['requests_after_kill']} requests, none refused"
+        return (
+            f"**503 for {part['seconds_of_503']:.1f} s** ({part['answered_503']} of "
+            f"{part['requests_after_kill']} requests after the kill), "
+            f"{part['answered_500']} answered 500"
+        )
+
+    sessions = figures["sessions_signed_in_before_the_kill"]
+    older, last = sessions["older_than_1s"], sessions["confirmed_in_the_last_second"]
+    rows = [
+        (
+            "session in Redis: signed-in pages (`/accounts/me/`)",
+            refused(figures["storefront"]),
+            f"signed in earlier: **{older['still_signed_in']} of {older['total']} still signed "
+            f"in**; signed in during the last second before the kill: {last['still_signed_in']} "
+            f"of {last['total']} still signed in, {last['signed_out']} signed out",
+        ),
+        ("sign-in (lockout counters in Redis)", refused(figures["sign_in"]), "works again"),
+        (
+            "API with the Redis denylist: add to cart, place an order",
+            refused(figures["api_with_denylist"]),
+            f"{figures['orders_confirmed']} orders confirmed, **{figures['orders_lost']} lost**; "
+            f"**{figures['cart_units_lost']} cart units lost**; stock adds up",
+        ),
+        (
+            "JWT, stateless (the resource server: public key only)",
+            refused(figures["jwt_stateless_resource_server"]),
+            "nothing to recover",
+        ),
+    ]
+    lines = [
+        f"The Sentinels promoted the replica **{figures['promoted_after_s']:.1f} s** after the "
+        f"primary was killed (`down-after-milliseconds` {figures['sentinel_down_after_ms']}, a "
+        f"demo value); {figures['instances']} instances behind HAProxy followed it without a "
+        "restart.",
+        "",
+        "| what was asked | while there was no primary | afterwards |",
+        "|---|---|---|",
+        *(f"| {what} | {during} | {after} |" for what, during, after in rows),
+    ]
+    return "\n".join(lines)
+
+
 def render(
     document: str,
     *,
@@ -75,6 +133,7 @@ def render(
     doc_path: Path,
     failures: Path | None = None,
     xss: Path | None = None,
+    failover: Path | None = None,
 ) -> str:
     """
     Return the document with the benchmark section rebuilt from ``results`` and, if the
@@ -89,6 +148,8 @@ def render(
         document = _replace(document, FAILURES_BEGIN, FAILURES_END, failure_table(failures))
     if xss is not None and XSS_BEGIN in document:
         document = _replace(document, XSS_BEGIN, XSS_END, xss_markdown(xss_exposure(xss)))
+    if failover is not None and FAILOVER_BEGIN in document:
+        document = _replace(document, FAILOVER_BEGIN, FAILOVER_END, failover_markdown(failover))
     return document
 
 
@@ -98,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--doc", type=Path, default=ROOT / "docs/comparison.md")
     parser.add_argument("--failures", type=Path, default=ROOT / "docs/failure-table.md")
     parser.add_argument("--xss", type=Path, default=XSS_EXPOSURE_PATH)
+    parser.add_argument("--failover", type=Path, default=FAILOVER_PATH)
     parser.add_argument(
         "--check", action="store_true", help="change nothing; exit 1 if the document is stale"
     )
@@ -110,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             doc_path=args.doc,
             failures=args.failures,
             xss=args.xss,
+            failover=args.failover,
         )
     except MarkersMissing as exc:
         print(f"{args.doc}: {exc}", file=sys.stderr)

@@ -20,7 +20,7 @@ import sys
 from functools import partial
 from importlib import import_module
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.sessions.backends.signed_cookies import SessionStore as SignedCookieStore
 from django.core.exceptions import ImproperlyConfigured
@@ -29,6 +29,7 @@ from django.utils.functional import SimpleLazyObject, empty
 
 from config.cache_control import patch_private_no_store
 from config.errors import API_PATH_PREFIX
+from config.middleware import SyncAndAsyncMiddleware
 
 from . import services, sessions
 from .outage import SAFE_METHODS, SERVICE_DOWN_ERRORS, SessionStoreUnavailable, outage_response
@@ -42,7 +43,7 @@ def _session_store_class():
     return import_module(settings.SESSION_ENGINE).SessionStore
 
 
-class SessionCookieGuardMiddleware:
+class SessionCookieGuardMiddleware(SyncAndAsyncMiddleware):
     """
     Drop a session cookie that cannot be a session key (oversize, garbage, a NUL byte that
     PostgreSQL refuses to compare) before Django's ``SessionMiddleware`` looks it up, and
@@ -50,10 +51,7 @@ class SessionCookieGuardMiddleware:
     signature is its check.
     """
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
+    def before(self, request):
         name = settings.SESSION_COOKIE_NAME
         key = request.COOKIES.get(name)
         refused = (
@@ -63,7 +61,10 @@ class SessionCookieGuardMiddleware:
         )
         if refused:
             del request.COOKIES[name]
-        response = self.get_response(request)
+        return refused
+
+    def after(self, request, response, refused):
+        name = settings.SESSION_COOKIE_NAME
         if refused and name not in response.cookies:
             response.delete_cookie(
                 name,
@@ -84,7 +85,7 @@ def _remember_uncaught_exception(sender, request=None, **kwargs):
 got_request_exception.connect(_remember_uncaught_exception, dispatch_uid="accounts.outage")
 
 
-class SessionOutageMiddleware:
+class SessionOutageMiddleware(SyncAndAsyncMiddleware):
     """
     Answer 503 (with ``Retry-After``), not 500, when the session store, Redis or the
     database is down, wherever the failure happens: in a view, while loading the session,
@@ -96,11 +97,7 @@ class SessionOutageMiddleware:
     ``serve_signed_out_during_outage`` render signed out from an empty session instead.
     """
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
+    def after(self, request, response, state):
         exc = getattr(request, "_uncaught_exception", None)
         if response.status_code == 500 and isinstance(exc, SERVICE_DOWN_ERRORS):
             return outage_response(request, exc)
@@ -151,13 +148,16 @@ class SignInMiddleware:
     was just deleted from, and a cycled key is re-indexed.
     """
 
-    # The sign-in tracking below must wrap the view in the same thread.
-    async_capable = False
+    sync_capable = True
+    async_capable = True
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
 
-    def __call__(self, request):
+    def _wrap_user(self, request) -> None:
         if not hasattr(request, "user"):
             raise ImproperlyConfigured("SignInMiddleware needs AuthenticationMiddleware before it.")
         authenticated = request.user
@@ -166,29 +166,43 @@ class SignInMiddleware:
         )
         request.auser = partial(sync_to_async(_resolved), request.user)
         request._indexed_session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+
+    def __call__(self, request):
+        if self.async_mode:
+            return self.__acall__(request)
+        self._wrap_user(request)
+        # The ids of the sign-ins the view ends are collected in a context variable, which
+        # a sync view run in a thread under ASGI shares (asgiref copies the context).
         with services.sign_in_end_tracking() as ended:
             response = self.get_response(request)
-            try:
-                sessions.session_request_finished(request, ended_sign_in_ids=ended)
-            except SERVICE_DOWN_ERRORS as exc:
-                # The store or the database is down (the view may have answered 503
-                # already): reconciling the session waits for the next request.
-                response = outage_response(request, exc)
+            return self._finished(request, response, ended)
+
+    async def __acall__(self, request):
+        self._wrap_user(request)
+        with services.sign_in_end_tracking() as ended:
+            response = await self.get_response(request)
+            # The reconciliation reads and writes the stores: in a thread, as the view is.
+            return await sync_to_async(self._finished)(request, response, ended)
+
+    @staticmethod
+    def _finished(request, response, ended):
+        try:
+            sessions.session_request_finished(request, ended_sign_in_ids=ended)
+        except SERVICE_DOWN_ERRORS as exc:
+            # The store or the database is down (the view may have answered 503
+            # already): reconciling the session waits for the next request.
+            response = outage_response(request, exc)
         return response
 
 
-class PrivateNoStoreMiddleware:
+class PrivateNoStoreMiddleware(SyncAndAsyncMiddleware):
     """
     Mark every response served to a signed-in user ``Cache-Control: private, no-store``:
     pages rendered for them may show private data, and must stay out of shared caches and
     the browser's history cache. A request that never looked at the user is left alone.
     """
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
+    def after(self, request, response, state):
         user = request.__dict__.get("user")
         if isinstance(user, SimpleLazyObject):
             user = None if user._wrapped is empty else user._wrapped

@@ -12,11 +12,12 @@ from django.http import Http404
 from config import errors
 from config.cache_control import patch_private_no_store
 from config.errors import API_PATH_PREFIX
+from config.middleware import SyncAndAsyncMiddleware
 
 request_logger = logging.getLogger("django.request")
 
 
-class ApiNoStoreMiddleware:
+class ApiNoStoreMiddleware(SyncAndAsyncMiddleware):
     """
     Mark every answer under /api/ ``Cache-Control: no-store`` and ``Pragma: no-cache``.
 
@@ -26,11 +27,7 @@ class ApiNoStoreMiddleware:
     marked too. The public key set lives outside /api/ and stays cacheable.
     """
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
+    def after(self, request, response, state):
         if request.path_info.startswith(API_PATH_PREFIX):
             patch_private_no_store(response)
             # For HTTP/1.0 caches, as RFC 6749 §5.1 asks of token answers.
@@ -38,7 +35,7 @@ class ApiNoStoreMiddleware:
         return response
 
 
-class ApiJsonErrorsMiddleware:
+class ApiJsonErrorsMiddleware(SyncAndAsyncMiddleware):
     """
     With DEBUG on, answer an exception raised under /api/ as JSON, not as the debug page.
 
@@ -47,12 +44,6 @@ class ApiJsonErrorsMiddleware:
     traceback still goes to the console, through the same logger Django uses. Unknown
     paths under /api/ never get here: api/urls.py ends with a JSON catch-all.
     """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        return self.get_response(request)
 
     def process_exception(self, request, exception):
         if not (settings.DEBUG and request.path_info.startswith(API_PATH_PREFIX)):

@@ -37,17 +37,28 @@ VARIANTS = {"stock": "0", "fast": "1"}
 
 @dataclass(frozen=True)
 class Edge:
-    """One way into the site, with its floor: the same kind of view without authentication."""
+    """
+    One way into the site, with its floor: the same kind of view without authentication,
+    on one server: gunicorn's sync workers (WSGI) or uvicorn's (ASGI).
+    """
 
     name: str
     floor_path: str
     floor_label: str
+    server: str = "gunicorn"
 
 
 EDGES = {
     "storefront": Edge("storefront", "/healthz", "floor: storefront /healthz"),
     "api": Edge("api", "/api/healthz/", "floor: API /api/healthz/"),
+    "storefront-asgi": Edge(
+        "storefront-asgi", "/healthz", "floor: storefront /healthz, uvicorn", server="uvicorn"
+    ),
+    "api-asgi": Edge("api-asgi", "/api/healthz/", "floor: API /api/healthz/, uvicorn", "uvicorn"),
 }
+# The families also measured under uvicorn (ASGI), each beside its own uvicorn floor and,
+# through ``vs_wsgi``, beside the same mode under gunicorn in the same run.
+ASGI_FAMILIES = ("session-cache", "jwt-db-hs256", "jwt-stateless-hs256")
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,10 @@ class Mode:
     def floor(self) -> Edge:
         return EDGES[self.edge]
 
+    @property
+    def server(self) -> str:
+        return EDGES[self.edge].server
+
 
 def variants(mode: Mode) -> list[Mode]:
     """Return ``mode`` on the stock path and on the fast path, in that order."""
@@ -99,6 +114,22 @@ def variants(mode: Mode) -> list[Mode]:
         expect_redis_calls=None,
     )
     return [stock, fast]
+
+
+def asgi_variant(mode: Mode) -> Mode:
+    """Return ``mode`` served by uvicorn instead of gunicorn: ``<family>-asgi-<variant>``."""
+    return replace(
+        mode,
+        name=f"{mode.family}-asgi-{mode.variant}",
+        label=f"{mode.label}, uvicorn",
+        edge=f"{mode.edge}-asgi",
+        family=f"{mode.family}-asgi",
+        # The targets and the call counts are gunicorn's: the counts are taken by its
+        # request hooks, which uvicorn has not.
+        target=None,
+        expect_queries=None,
+        expect_redis_calls=None,
+    )
 
 
 def _session_modes() -> list[Mode]:
@@ -183,7 +214,8 @@ def _jwt_modes(algorithm: str) -> list[Mode]:
 def all_modes(*, asymmetric_algorithm: str = "RS256") -> list[Mode]:
     """
     Return every mode, the storefront's first, JWT with HS256 and one asymmetric algorithm;
-    each as its stock variant followed by its fast one.
+    each as its stock variant followed by its fast one; then the ASGI_FAMILIES again, served
+    by uvicorn.
     """
     if asymmetric_algorithm not in ASYMMETRIC_ALGORITHMS:
         raise ValueError(
@@ -191,7 +223,8 @@ def all_modes(*, asymmetric_algorithm: str = "RS256") -> list[Mode]:
             f"not {asymmetric_algorithm!r}"
         )
     families = [*_session_modes(), *_jwt_modes("HS256"), *_jwt_modes(asymmetric_algorithm)]
-    return [mode for family in families for mode in variants(family)]
+    modes = [mode for family in families for mode in variants(family)]
+    return modes + [asgi_variant(mode) for mode in modes if mode.family in ASGI_FAMILIES]
 
 
 def select_modes(modes: list[Mode], names: list[str] | None) -> list[Mode]:

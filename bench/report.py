@@ -130,7 +130,22 @@ def compare_variants(entries: list[dict]) -> list[dict]:
             if measured and entry.get("ratio") is not None and twin.get("ratio")
             else None
         )
+    by_name = {entry["name"]: entry for entry in entries}
+    for entry in entries:
+        if entry.get("kind") == "mode" and entry.get("family", "").endswith("-asgi"):
+            twin = by_name.get(entry["name"].replace("-asgi-", "-"))
+            entry["wsgi"] = twin["name"] if twin else None
+            entry["vs_wsgi"] = asgi_over_wsgi(entry, twin)
     return entries
+
+
+def asgi_over_wsgi(asgi: dict, wsgi: dict | None) -> float | None:
+    """uvicorn's req/s over gunicorn's for the same mode or floor (None unless both ran)."""
+    if not (wsgi and asgi.get("available") and wsgi.get("available")):
+        return None
+    if asgi.get("rps") is None or not wsgi.get("rps"):
+        return None
+    return asgi["rps"] / wsgi["rps"]
 
 
 def format_table(entries: list[dict]) -> str:
@@ -264,4 +279,17 @@ def format_scale(scale: dict) -> str:
                 )
             elif "refresh" in tokens:
                 lines.append(f"  ... refresh: {tokens['refresh']}")
+    return "\n".join(lines)
+
+
+def format_asgi(entries: list[dict]) -> str:
+    """uvicorn over gunicorn, req/s, for every ASGI row of the run (empty without them)."""
+    rows = [entry for entry in entries if "vs_wsgi" in entry]
+    if not rows:
+        return ""
+    lines = ["ASGI: uvicorn's req/s over gunicorn's for the same mode, in this run"]
+    for entry in rows:
+        value = entry["vs_wsgi"]
+        shown = f"{value:.2f}" if value is not None else "-"
+        lines.append(f"  {entry['name']:<34} {shown}")
     return "\n".join(lines)

@@ -110,6 +110,11 @@ class Runner:
             finally:
                 under_load.wait_stopped()
         floors = [under_load.floor_entry(edge) for edge in self.edges(modes)]
+        floors_by_edge = {floor["edge"]: floor for floor in floors}
+        for floor in floors:
+            if floor["edge"].endswith("-asgi"):
+                wsgi = floors_by_edge.get(floor["edge"].removesuffix("-asgi"))
+                floor["vs_wsgi"] = report.asgi_over_wsgi(floor, wsgi)
 
         in_process = InProcess(self.config, progress=self.progress)
         micro_costs = (
@@ -201,6 +206,7 @@ class Runner:
             "connections": c.connections,
             "threads": c.threads,
             "server": f"gunicorn, {c.workers} sync workers, 127.0.0.1",
+            "asgi_server": f"uvicorn, {c.workers} workers (uvloop, httptools), 127.0.0.1",
             "workers": c.workers,
             "duration_s": c.duration_s,
             "rounds": c.rounds,

@@ -1,19 +1,22 @@
 """
-Serve the site with gunicorn on loopback for one mode, the same command for every mode.
+Serve the site with gunicorn on loopback for one mode, the same command for every mode;
+or, for the ASGI rows, with uvicorn.
 
 Only the environment differs between modes. Starting, waiting and stopping are
 ``bench.processes.Gunicorn``'s; this adds the benchmark's hooks: wait for every worker,
-and count the calls of chosen requests in the workers themselves.
+and count the calls of chosen requests in the workers themselves. uvicorn has no such
+hooks: its rows are measured the same way but not counted.
 """
 
 import json
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from .processes import Gunicorn
+from .processes import Gunicorn, Server
 from .stats import median
 from .transport import HttpTransport
 
@@ -132,3 +135,74 @@ class GunicornServer(Gunicorn):
         if self.run_dir is not None:
             shutil.rmtree(self.run_dir, ignore_errors=True)
             self.run_dir = None
+
+
+class UvicornServer(Server):
+    """
+    uvicorn serving the site's ASGI application (``config.asgi``) with ``workers`` worker
+    processes, uvloop and httptools, no access log; the same context-manager protocol as
+    GunicornServer. Ready once it answers; the warm-up that precedes every measurement
+    reaches every worker.
+    """
+
+    program = "uvicorn"
+
+    def __init__(
+        self,
+        *,
+        env: dict[str, str],
+        workers: int,
+        log_path: Path,
+        port: int | None = None,
+        ready_path: str = "/healthz",
+        start_timeout: float = 30.0,
+        settings_module: str = BENCH_SETTINGS,
+    ):
+        super().__init__(
+            env={**env, "DJANGO_SETTINGS_MODULE": settings_module},
+            log_path=log_path,
+            port=port,
+            ready_path=ready_path,
+            start_timeout=start_timeout,
+            stop_signal=signal.SIGINT,
+            stop_timeout=10.0,
+        )
+        self.workers = workers
+        self.wait_on_exit = True
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            f"--host={self.host}",
+            f"--port={self.port}",
+            f"--workers={self.workers}",
+            "--loop=uvloop",
+            "--http=httptools",
+            "--lifespan=off",
+            "--no-access-log",
+            "--log-level=warning",
+        ]
+
+    def __enter__(self) -> "UvicornServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop(wait=self.wait_on_exit)
+
+    def start(self) -> None:
+        super().start()
+        try:
+            self.wait_until_serving()
+        except BaseException:
+            self.stop(wait=True)
+            raise
+
+    def count(self, path: str, headers: dict[str, str] | None, requests: int) -> dict:
+        raise CountError("calls are counted by gunicorn's request hooks, which uvicorn has not")
+
+
+SERVERS = {"gunicorn": GunicornServer, "uvicorn": UvicornServer}

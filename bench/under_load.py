@@ -23,7 +23,7 @@ from .loadgen import LoadError, LoadGenerator, LoadResult
 from .modes import DEMO_CREDENTIALS, EDGES
 from .processes import ServerError
 from .run_config import RunConfig
-from .server import BENCH_SETTINGS, CountError, GunicornServer
+from .server import BENCH_SETTINGS, SERVERS, CountError, GunicornServer
 from .stats import Round, median, median_cpu, summarize
 from .transport import HttpTransport
 
@@ -144,9 +144,9 @@ class UnderLoad:
             if any(future.result().status != 200 for future in pending):
                 raise Unavailable(f"GET {path} did not answer 200 while warming up")
 
-    def server(self, env: dict[str, str], name: str) -> GunicornServer:
+    def server(self, env: dict[str, str], name: str, kind: str = "gunicorn") -> GunicornServer:
         """A server that is only signalled to stop on leaving ``with``; see ``wait_stopped``."""
-        server = GunicornServer(
+        server = SERVERS[kind](
             env=env, workers=self.config.workers, log_path=self.logs_dir / f"{name}.log"
         )
         server.wait_on_exit = False
@@ -182,7 +182,7 @@ class UnderLoad:
     def measure_mode(self, mode) -> dict:
         c = self.config
         entry = self.base_entry(mode)
-        self.progress.step(f"{mode.name}: starting gunicorn")
+        self.progress.step(f"{mode.name}: starting {mode.server}")
         done_after = self.progress.done + mode_weight(self.config)
         if mode.needs_redis and self.redis_client is None:
             self.progress.advance_to(done_after)
@@ -194,7 +194,7 @@ class UnderLoad:
         mode_results: list[LoadResult] = []
         per_load = c.duration_s + 0.3
         try:
-            with self.server(env, mode.name) as server:
+            with self.server(env, mode.name, mode.server) as server:
                 transport = HttpTransport(host=server.host, port=server.port)
                 check_endpoint(transport, floor_path)
                 headers = sign_in(
@@ -270,7 +270,7 @@ class UnderLoad:
         done_after = self.progress.done + floor_weight(self.config)
         env = base_env()
         try:
-            with self.server(env, f"floor-{edge_name}") as server:
+            with self.server(env, f"floor-{edge_name}", edge.server) as server:
                 check_endpoint(HttpTransport(host=server.host, port=server.port), edge.floor_path)
                 self.wait_stopped(keep=server)
                 self.warm_up(server, [(edge.floor_path, None)])
@@ -315,13 +315,15 @@ class UnderLoad:
             samples=len(samples),
         )
         counts = self.floor_counts[edge_name]
-        if counts:
-            entry["queries"] = median(c["queries"] for c in counts)
-            entry["redis_calls"] = median(c["redis_calls"] for c in counts)
+        # Not counted (None) under uvicorn: the counts are gunicorn's request hooks.
+        entry["queries"] = median(c["queries"] for c in counts) if counts else None
+        entry["redis_calls"] = median(c["redis_calls"] for c in counts) if counts else None
         return entry
 
     # --- in-process counts ----------------------------------------------------------
     def add_floor_counts(self, edge_name: str, server: GunicornServer) -> None:
+        if EDGES[edge_name].server != "gunicorn":
+            return  # counted by gunicorn's request hooks only (bench.gunicorn_conf)
         try:
             counts = server.count(EDGES[edge_name].floor_path, None, self.config.count_requests)
         except CountError:
@@ -335,6 +337,8 @@ class UnderLoad:
         mode's fast-path claim.
         """
         self.add_floor_counts(mode.edge, server)
+        if mode.server != "gunicorn":
+            return
         try:
             counts = server.count(mode.path, headers, self.config.count_requests)
         except CountError as exc:

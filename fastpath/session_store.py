@@ -5,11 +5,15 @@ outage-aware) whose one GET per request is sent early and on a connection of its
 - ``prefetch()``: ``fastpath.sessions.PrefetchingSessionMiddleware`` sends the session's GET
   as soon as it has a well-formed cookie; Redis answers while Django runs the other
   middleware and resolves the URL, and the answer is read when the session is first used.
-- The GET goes over a per-thread connection made with the cache pool's own settings but
-  held outside the pool, without redis-py's per-command machinery (pool checkout and
-  release, retry wrapper, observability hooks), which costs more CPU than the GET itself.
+- The GET goes over a connection made with the cache pool's own settings but held outside
+  the pool, without redis-py's per-command machinery (pool checkout and release, retry
+  wrapper, observability hooks), which costs more CPU than the GET itself. A request takes
+  one from the process's few idle ones and gives it back once the answer is read, so a
+  process has as many as it ever served requests at once: one per sync worker, and under
+  ASGI, where each request runs on a thread of its own, no more than were concurrent (a
+  connection per thread would open one per request there).
 
-What it costs: one extra connection per worker thread, and code that knows redis-py's
+What it costs: a few extra connections per process, and code that knows redis-py's
 connection API. Every other command (save, delete, exists) is Django's, through the pool.
 """
 
@@ -21,47 +25,66 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from accounts.outage import REDIS_DOWN_ERRORS
 from accounts.session_store import SessionStore as OutageAwareCacheStore
 
-_threads = threading.local()
-
 
 class _HeldConnection:
     """
-    A thread's connection for session reads, made with the settings of the cache's own pool
-    (server, database, password, timeouts, TLS, Sentinel) but held outside it.
+    A connection for session reads, made with the settings of the cache's own pool
+    (server, database, password, timeouts, TLS, Sentinel) but held outside it, by one
+    request at a time: from a GET's send until its answer is read. One whose answer was
+    never read (a request that failed in between) is never given back, so a stray reply
+    can never answer another request.
 
-    ``awaiting_reply`` is True from a GET's send until its answer is read. A GET sent while
-    it is still True would read the previous request's answer, so the connection is closed
-    first: a stray reply can never answer another request.
-
-    ``answered`` is True while the connection is open and has answered; ``reused`` says
-    whether it was so when the last GET was sent. A reused connection that fails may only
-    be stale (the server closed it meanwhile) and is worth one more try; a new one that
-    fails means the server is unreachable.
+    ``answered`` is True while the connection is open and has answered; a reused
+    connection that fails may only be stale (the server closed it meanwhile) and is worth
+    one more try; a new one that fails means the server is unreachable.
     """
 
-    __slots__ = ("pool", "connection", "awaiting_reply", "answered", "reused")
+    __slots__ = ("pool", "connection", "answered")
 
     def __init__(self, pool):
         self.pool = pool
         self.connection = pool.connection_class(**pool.connection_kwargs)
-        self.awaiting_reply = False
         self.answered = False
-        self.reused = False
 
     def failed(self) -> None:
         self.connection.disconnect()
         self.answered = False
 
 
-def _held_connection(pool) -> _HeldConnection:
-    held = getattr(_threads, "held", None)
-    if held is None or held.pool is not pool:
-        held = _threads.held = _HeldConnection(pool)
-    return held
+class _IdleConnections:
+    """The process's held connections that no request is using, newest first."""
+
+    # More idle than this are closed: a burst under ASGI leaves no crowd of them open.
+    KEEP = 16
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._idle: list[_HeldConnection] = []
+
+    def take(self, pool) -> _HeldConnection:
+        with self._lock:
+            while self._idle:
+                held = self._idle.pop()
+                if held.pool is pool:
+                    return held
+                held.connection.disconnect()  # the cache was reconfigured (tests)
+        return _HeldConnection(pool)
+
+    def give_back(self, held: _HeldConnection) -> None:
+        with self._lock:
+            if len(self._idle) < self.KEEP:
+                self._idle.append(held)
+                return
+        held.connection.disconnect()
+
+    def forget(self) -> None:
+        """In a forked child (a gunicorn worker of a preloaded app): not its parent's."""
+        self._lock = threading.Lock()
+        self._idle = []
 
 
-# A forked child (a gunicorn worker of a preloaded app) must not share its parent's socket.
-os.register_at_fork(after_in_child=lambda: _threads.__dict__.pop("held", None))
+_idle = _IdleConnections()
+os.register_at_fork(after_in_child=_idle.forget)
 
 
 class SessionStore(OutageAwareCacheStore):
@@ -72,6 +95,8 @@ class SessionStore(OutageAwareCacheStore):
         # A GET sent by prefetch() and not read yet, or the error that sending it raised.
         self._pending = None
         self._prefetch_error = None
+        # Whether the connection of the last GET sent had answered before (see _read).
+        self._sent_on_reused = False
 
     def prefetch(self) -> None:
         """
@@ -99,17 +124,14 @@ class SessionStore(OutageAwareCacheStore):
                 self._pending = None
 
     def _send_get(self) -> _HeldConnection:
-        # What cache.get() does, on this thread's session connection and without
-        # redis-py's per-command machinery (pool checkout and release, retry wrapper,
-        # observability hooks): this GET is the only I/O of an authenticated storefront
-        # request, and that machinery costs more CPU than the GET itself.
+        # What cache.get() does, on a held connection and without redis-py's per-command
+        # machinery (pool checkout and release, retry wrapper, observability hooks): this
+        # GET is the only I/O of an authenticated storefront request, and that machinery
+        # costs more CPU than the GET itself.
         client = self._cache.client
-        held = _held_connection(client.get_client(write=False).connection_pool)
+        held = _idle.take(client.get_client(write=False).connection_pool)
         connection = held.connection
-        if held.awaiting_reply:
-            held.failed()
-            held.awaiting_reply = False
-        held.reused = held.answered
+        self._sent_on_reused = held.answered
         try:
             # Connected through the connection's own connect(): a Sentinel-managed one asks
             # the Sentinels where the primary is there (send_packed_command alone would
@@ -121,21 +143,21 @@ class SessionStore(OutageAwareCacheStore):
             )
         except BaseException:
             held.failed()
+            _idle.give_back(held)
             raise
-        held.awaiting_reply = True
         return held
 
     @staticmethod
     def _receive(held: _HeldConnection):
         try:
             value = held.connection.read_response()
+            held.answered = True
         except BaseException:
             # A half-read reply must not reach the next command on this connection.
             held.failed()
             raise
         finally:
-            held.awaiting_reply = False
-        held.answered = True
+            _idle.give_back(held)
         return value
 
     def _read(self):
@@ -149,7 +171,7 @@ class SessionStore(OutageAwareCacheStore):
             # A connection the server closed since its last use (a restart, an idle
             # timeout) fails only when used: try once more, on a new connection. A new
             # connection that fails means the server is down: no second wait.
-            if not _threads.held.reused:
+            if not self._sent_on_reused:
                 raise
             value = self._receive(self._send_get())
         # Decoded by django-redis as cache.get() would (its serializer and compressor).

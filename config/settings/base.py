@@ -48,7 +48,8 @@ MIDDLEWARE = [
     "api.middleware.ApiNoStoreMiddleware",
     # JSON, not Django's HTML debug pages, for exceptions under /api/ when DEBUG is on.
     "api.middleware.ApiJsonErrorsMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # whitenoise's, able to run under ASGI without a thread switch (config/middleware.py).
+    "config.middleware.StaticFilesMiddleware",
     # Django's session and authentication middleware, with the project's additions beside
     # them, one job each (accounts/middleware.py): a 503 while a store is down, no lookup
     # of a cookie that cannot be a session key, the sign-in index and timeouts, no-store on

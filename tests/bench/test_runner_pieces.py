@@ -13,7 +13,8 @@ from tests.support.services import TEST_REDIS_URL
 
 def test_every_mode_has_its_own_name_and_the_issue_s_targets_are_on_the_fast_rows():
     modes = all_modes()
-    assert len({mode.name for mode in modes}) == len(modes) == 22
+    # 11 families stock and fast under gunicorn, and 3 of them again under uvicorn.
+    assert len({mode.name for mode in modes}) == len(modes) == 28
     targets = {mode.name: mode.target for mode in modes if mode.target}
     assert targets == {
         "session-cache-fast": 0.75,
@@ -116,3 +117,19 @@ def test_clean_up_deletes_only_keys_under_the_bench_prefix(settings):
         client.delete(
             "bench:1:django.contrib.sessions.cacheabc", "shop:1:django.contrib.sessions.cacheabc"
         )
+
+
+def test_the_asgi_rows_are_the_same_modes_served_by_uvicorn_beside_their_own_floor():
+    modes = {mode.name: mode for mode in all_modes()}
+    asgi = [mode for mode in modes.values() if mode.server == "uvicorn"]
+    assert {mode.name for mode in asgi} == {
+        f"{family}-asgi-{variant}"
+        for family in ("session-cache", "jwt-db-hs256", "jwt-stateless-hs256")
+        for variant in ("stock", "fast")
+    }
+    for mode in asgi:
+        wsgi = modes[mode.name.replace("-asgi-", "-")]
+        assert (mode.env, mode.path, mode.credential) == (wsgi.env, wsgi.path, wsgi.credential)
+        assert mode.edge == f"{wsgi.edge}-asgi"
+        assert mode.floor.floor_path == wsgi.floor.floor_path
+        assert (mode.floor.server, wsgi.floor.server) == ("uvicorn", "gunicorn")

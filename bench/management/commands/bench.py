@@ -157,7 +157,12 @@ class Command(BaseCommand):
         self.stdout.write(report.CPU_LEGEND)
         self.stdout.write("")
         self.stdout.write(report.format_table(result["modes"]))
-        for part in (report.format_micro(result["micro"]), report.format_scale(result["scale"])):
+        parts = (
+            report.format_asgi(result["modes"]),
+            report.format_micro(result["micro"]),
+            report.format_scale(result["scale"]),
+        )
+        for part in parts:
             if part:
                 self.stdout.write("")
                 self.stdout.write(part)

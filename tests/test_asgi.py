@@ -1,0 +1,98 @@
+"""
+The site under ASGI (config/asgi.py, as uvicorn serves it), on the stock path and the fast
+path: every middleware runs in async mode, so Django adds no thread switch between them;
+the authenticated paths answer as they do under WSGI, through Django's AsyncClient.
+"""
+
+import pytest
+from asgiref.sync import async_to_sync, iscoroutinefunction
+from django.conf import settings
+from django.test import AsyncClient
+from django.urls import reverse
+from django.utils.module_loading import import_string
+
+from tests.support.factories import UserFactory
+
+pytestmark = [pytest.mark.both_paths]
+
+
+async def _view(request):
+    raise AssertionError("not called")
+
+
+def test_every_middleware_runs_in_async_mode_under_asgi():
+    for path in settings.MIDDLEWARE:
+        middleware = import_string(path)
+        assert getattr(middleware, "async_capable", False), path
+        # What Django looks at to decide whether to adapt it: a coroutine function, given
+        # an async next step.
+        assert iscoroutinefunction(middleware(_view)), path
+
+
+@pytest.fixture
+def shopper(db, password):
+    return UserFactory(password=password)
+
+
+def _get(client, path, **extra):
+    return async_to_sync(client.get)(path, **extra)
+
+
+def _post(client, path, data=None, **extra):
+    return async_to_sync(client.post)(path, data or {}, **extra)
+
+
+def test_a_session_signs_in_reads_and_signs_out_under_asgi(shopper, password):
+    client = AsyncClient()
+    signed_in = _post(
+        client, reverse("accounts:login"), {"username": shopper.email, "password": password}
+    )
+    assert signed_in.status_code == 302, signed_in.content
+
+    me = _get(client, reverse("accounts:me"))
+    assert (me.status_code, me.json()["email"]) == (200, shopper.email)
+    assert "no-store" in me["Cache-Control"]
+
+    assert _post(client, reverse("accounts:logout")).status_code == 302
+    assert _get(client, reverse("accounts:me")).status_code == 401
+
+
+def test_a_bearer_token_works_under_asgi_and_a_signed_out_one_is_refused(shopper, password):
+    client = AsyncClient()
+    pair = _post(
+        client,
+        reverse("api:token_obtain"),
+        {"email": shopper.email, "password": password},
+        content_type="application/json",
+    )
+    assert pair.status_code == 200, pair.content
+    auth = {"headers": {"Authorization": f"Bearer {pair.json()['access']}"}}
+
+    me = _get(client, reverse("api:me"), **auth)
+    assert (me.status_code, me.json()["email"]) == (200, shopper.email)
+    assert "no-store" in me["Cache-Control"]
+
+    signed_out = _post(
+        client,
+        reverse("api:logout"),
+        {"refresh": pair.json()["refresh"]},
+        content_type="application/json",
+    )
+    assert signed_out.status_code in (200, 204), signed_out.content
+    refused = _post(
+        client,
+        reverse("api:token_refresh"),
+        {"refresh": pair.json()["refresh"]},
+        content_type="application/json",
+    )
+    assert refused.status_code == 401
+
+
+def test_a_malformed_session_cookie_is_deleted_under_asgi(db):
+    client = AsyncClient()
+    client.cookies[settings.SESSION_COOKIE_NAME] = "not a session key!"
+
+    answer = _get(client, reverse("shop:catalog"))
+
+    assert answer.status_code == 200
+    assert answer.cookies[settings.SESSION_COOKIE_NAME].value == ""

@@ -97,6 +97,29 @@ class SessionOutageMiddleware(SyncAndAsyncMiddleware):
     ``serve_signed_out_during_outage`` render signed out from an empty session instead.
     """
 
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        if self.async_mode:
+            # Django would run process_view in a thread; only its store check needs one.
+            self.process_view = self._aprocess_view
+
+    async def _aprocess_view(self, request, view_func, view_args, view_kwargs):
+        if self._checks_the_store(request):
+            return await sync_to_async(SessionOutageMiddleware.process_view)(
+                self, request, view_func, view_args, view_kwargs
+            )
+        return SessionOutageMiddleware.process_view(
+            self, request, view_func, view_args, view_kwargs
+        )
+
+    @staticmethod
+    def _checks_the_store(request) -> bool:
+        return (
+            request.method not in SAFE_METHODS
+            and hasattr(getattr(request, "session", None), "check_available")
+            and not request.path_info.startswith(API_PATH_PREFIX)
+        )
+
     def after(self, request, response, state):
         exc = getattr(request, "_uncaught_exception", None)
         if response.status_code == 500 and isinstance(exc, SERVICE_DOWN_ERRORS):
@@ -113,11 +136,7 @@ class SessionOutageMiddleware(SyncAndAsyncMiddleware):
         ):
             session.serve_signed_out_if_unavailable = True
             return None
-        if (
-            request.method not in SAFE_METHODS
-            and hasattr(session, "check_available")
-            and not request.path_info.startswith(API_PATH_PREFIX)
-        ):
+        if self._checks_the_store(request):
             try:
                 session.check_available()
             except SessionStoreUnavailable as exc:

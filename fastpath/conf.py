@@ -20,7 +20,22 @@ def overrides(stock: dict) -> dict:
 
 
 FAST_SESSION_MIDDLEWARE = "fastpath.sessions.PrefetchingSessionMiddleware"
-FAST_AUTH_MIDDLEWARE = "fastpath.sessions.SnapshotAuthenticationMiddleware"
+# The snapshot user (fastpath.sessions.SnapshotAuthenticationMiddleware), its hooks run in
+# the event loop under ASGI (fastpath/asgi.py).
+FAST_AUTH_MIDDLEWARE = "fastpath.asgi.InLoopAuthenticationMiddleware"
+# Django's middleware whose hooks do no I/O, run in the event loop under ASGI rather than
+# in a thread each (fastpath/asgi.py); under WSGI they are Django's own.
+IN_LOOP_MIDDLEWARE = {
+    "django.middleware.security.SecurityMiddleware": "fastpath.asgi.InLoopSecurityMiddleware",
+    "django.middleware.common.CommonMiddleware": "fastpath.asgi.InLoopCommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware": "fastpath.asgi.InLoopCsrfViewMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware": (
+        "fastpath.asgi.InLoopMessageMiddleware"
+    ),
+    "django.middleware.clickjacking.XFrameOptionsMiddleware": (
+        "fastpath.asgi.InLoopXFrameOptionsMiddleware"
+    ),
+}
 CACHE_ENGINE = "accounts.session_store"
 FAST_CACHE_ENGINE = "fastpath.session_store"
 
@@ -31,6 +46,7 @@ def _session_overrides(stock: dict) -> dict:
     swaps = {
         STOCK_SESSION_MIDDLEWARE: FAST_SESSION_MIDDLEWARE,
         STOCK_AUTH_MIDDLEWARE: FAST_AUTH_MIDDLEWARE,
+        **IN_LOOP_MIDDLEWARE,
     }
     changed = {"MIDDLEWARE": [swaps.get(name, name) for name in stock["MIDDLEWARE"]]}
     engines = stock.get("SESSION_ENGINES")

@@ -13,6 +13,7 @@ from fastpath.conf import (
     FAST_AUTH_MIDDLEWARE,
     FAST_CACHE_ENGINE,
     FAST_SESSION_MIDDLEWARE,
+    IN_LOOP_MIDDLEWARE,
     STOCK_AUTH_MIDDLEWARE,
     STOCK_SESSION_MIDDLEWARE,
     overrides,
@@ -64,12 +65,13 @@ def test_by_default_the_site_runs_django_s_middleware_and_never_imports_fastpath
     assert stock["fastpath"] == []
 
 
-def test_auth_fast_path_swaps_the_two_stock_middlewares_in_place():
+def test_auth_fast_path_swaps_the_stock_middlewares_in_place():
     fast = _probe(AUTH_FAST_PATH="1")
     stock = _probe()
     swaps = {
         STOCK_SESSION_MIDDLEWARE: FAST_SESSION_MIDDLEWARE,
         STOCK_AUTH_MIDDLEWARE: FAST_AUTH_MIDDLEWARE,
+        **IN_LOOP_MIDDLEWARE,
     }
     assert fast["middleware"] == [swaps.get(name, name) for name in stock["middleware"]]
     assert "fastpath.sessions" in fast["fastpath"]

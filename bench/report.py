@@ -293,3 +293,16 @@ def format_asgi(entries: list[dict]) -> str:
         shown = f"{value:.2f}" if value is not None else "-"
         lines.append(f"  {entry['name']:<34} {shown}")
     return "\n".join(lines)
+
+
+def format_session_targets(entries: list[dict]) -> str:
+    """Issue 17's targets for the session fast path (compare.benchmark.session_targets)."""
+    from compare.benchmark import session_targets
+
+    lines = ["Session targets (req/s over req/s, this run)"]
+    for target in session_targets(entries):
+        ratio = target["ratio"]
+        verdict = "not measured" if ratio is None else ("met" if target["met"] else "MISS")
+        shown = "-" if ratio is None else f"{ratio:.2f}"
+        lines.append(f"  {target['what']:<46} {shown:>5}  target {target['target']:g}  {verdict}")
+    return "\n".join(lines)

@@ -56,6 +56,8 @@ class ModeRow:
     redis_cpu_us: float | None = None
     # A fast row's ratio over its stock twin's (bench.report.compare_variants).
     vs_stock: float | None = None
+    # An ASGI row's req/s over the same mode's (or floor's) under gunicorn, in the same run.
+    vs_wsgi: float | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -94,6 +96,8 @@ class BenchSummary:
     scale: list[ScaleRow]
     token_rows: str
     charts: list[str]
+    # Issue 17's session targets, measured (session_targets()).
+    targets: list[dict] = field(default_factory=list)
 
     def mode(self, name: str) -> ModeRow | None:
         """
@@ -205,6 +209,7 @@ def _modes(data: dict) -> list[ModeRow]:
                 app_cpu_us=cpu.get("app_us"),
                 redis_cpu_us=cpu.get("redis_us"),
                 vs_stock=entry.get("vs_stock"),
+                vs_wsgi=entry.get("vs_wsgi"),
                 notes=list(entry.get("notes") or []),
             )
         )
@@ -285,6 +290,7 @@ def summarize(data: dict) -> BenchSummary:
         scale=scale_rows,
         token_rows=token_rows,
         charts=list(data.get("charts") or []),
+        targets=session_targets(data.get("modes") or []),
     )
 
 
@@ -292,3 +298,41 @@ def bench_summary(path: Path) -> BenchSummary | None:
     """Return the summary of the results file at ``path``, or None if there is none."""
     data = results_read(path)
     return summarize(data) if data else None
+
+
+# Issue 17's targets for the session fast path, as ratios of req/s measured in one run:
+# (what, the mode measured, the mode it is compared with, the ratio it must reach).
+SESSION_TARGETS = (
+    (
+        "session fast path / its round trip alone",
+        "session-cache-fast",
+        "session-cache-round-trip-fast",
+        0.95,
+    ),
+    (
+        "session fast path / stock session in Redis",
+        "session-cache-fast",
+        "session-cache-stock",
+        2.0,
+    ),
+)
+
+
+def session_targets(entries: list[dict]) -> list[dict]:
+    """Each target of SESSION_TARGETS with its measured ratio (None unless both ran)."""
+    by_name = {entry["name"]: entry for entry in entries if entry.get("available")}
+    found = []
+    for what, name, other, target in SESSION_TARGETS:
+        mode, base = by_name.get(name), by_name.get(other)
+        ratio = mode["rps"] / base["rps"] if mode and base and base.get("rps") else None
+        found.append(
+            {
+                "what": what,
+                "mode": name,
+                "compared_with": other,
+                "target": target,
+                "ratio": ratio,
+                "met": None if ratio is None else ratio >= target,
+            }
+        )
+    return found

@@ -88,6 +88,32 @@ def markdown(summary: BenchSummary | None, *, charts_href: str) -> str:
         "project's speed work). *fast/stock* is the fast row's ratio to its floor over the "
         "stock row's, each measured beside its own floor.",
     ]
+    measured = [target for target in summary.targets if target["ratio"] is not None]
+    if measured:
+        lines += ["", "| session target (req/s over req/s, this run) | measured | target | |"]
+        lines.append("|---|--:|--:|---|")
+        for target in measured:
+            verdict = "met" if target["met"] else "**not met**"
+            lines.append(
+                f"| {target['what']} (`{target['mode']}` / `{target['compared_with']}`) "
+                f"| {target['ratio']:.2f} | {target['target']:g} | {verdict} |"
+            )
+    asgi = [mode for mode in summary.modes if mode.vs_wsgi is not None]
+    if asgi:
+        lines += [
+            "",
+            "Under uvicorn (ASGI, the rows ending in *uvicorn*): req/s over the same mode's "
+            "under gunicorn, in this run.",
+            "",
+            "| served by uvicorn | req/s | gunicorn's req/s | uvicorn / gunicorn |",
+            "|---|--:|--:|--:|",
+        ]
+        for mode in asgi:
+            lines.append(
+                f"| {_cell(mode.label)} | {_fmt(mode.rps, '.0f')} "
+                f"| {_fmt(mode.rps / mode.vs_wsgi if mode.rps else None, '.0f')} "
+                f"| {mode.vs_wsgi:.2f} |"
+            )
     if notes:
         lines += ["", "Notes from the run:", "", *notes]
     if summary.charts:

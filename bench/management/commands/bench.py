@@ -158,6 +158,7 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(report.format_table(result["modes"]))
         parts = (
+            report.format_session_targets(result["modes"]),
             report.format_asgi(result["modes"]),
             report.format_micro(result["micro"]),
             report.format_scale(result["scale"]),

@@ -17,6 +17,7 @@ from fastpath.session_store import SessionStore
 from tests.support.caches import private_redis_cache_settings
 from tests.support.services import TEST_REDIS_URL
 from tests.support.storefront import age_session, me, session_key, sign_in
+from tests.support.threads import run_in_threads
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_path")]
 
@@ -171,3 +172,34 @@ def test_the_snapshot_user_is_made_the_ordinary_way_when_someone_listens(user):
     assert seen == [rebuilt]
     assert rebuilt.email == user.email
     assert not rebuilt._state.adding
+
+
+def test_session_reads_from_new_threads_reuse_a_bounded_number_of_connections(
+    client, user, password, private_redis, settings
+):
+    # Under ASGI, asgiref runs each request's sync code in a thread of its own: connections
+    # held per thread would mean one new Redis connection per request. Held connections go
+    # back to the process's idle ones once their answer is read, so the requests below (40,
+    # four at a time, each in a new thread) open no more connections than run at once, with
+    # the cache pool's own for the session's writes.
+    settings.CACHES = private_redis_cache_settings(private_redis.url)
+    settings.SESSION_ENGINE = "fastpath.session_store"
+    sign_in(client, user, password)
+    assert me(client).status_code == 200
+    cookies = client.cookies
+    server = redis.Redis.from_url(private_redis.url)
+
+    def as_a_new_browser_tab():
+        tab = Client()
+        tab.cookies = cookies
+        return me(tab).json()["email"]
+
+    concurrency = 4
+    try:
+        opened_before = server.info("stats")["total_connections_received"]
+        for _ in range(10):
+            assert run_in_threads([as_a_new_browser_tab] * concurrency) == [user.email] * 4
+        opened = server.info("stats")["total_connections_received"] - opened_before
+    finally:
+        server.close()
+    assert opened <= 2 * concurrency, f"{opened} connections opened for 40 requests"

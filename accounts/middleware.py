@@ -20,7 +20,7 @@ import sys
 from functools import partial
 from importlib import import_module
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.sessions.backends.signed_cookies import SessionStore as SignedCookieStore
 from django.core.exceptions import ImproperlyConfigured
@@ -29,7 +29,7 @@ from django.utils.functional import SimpleLazyObject, empty
 
 from config.cache_control import patch_private_no_store
 from config.errors import API_PATH_PREFIX
-from config.middleware import SyncAndAsyncMiddleware
+from config.middleware import RunsInBothModes, SyncAndAsyncMiddleware
 
 from . import services, sessions
 from .outage import SAFE_METHODS, SERVICE_DOWN_ERRORS, SessionStoreUnavailable, outage_response
@@ -158,7 +158,7 @@ def _resolved(user):
     return user
 
 
-class SignInMiddleware:
+class SignInMiddleware(RunsInBothModes):
     """
     Wrap the authentication middleware's ``request.user`` with the sign-in's rules (idle and
     absolute timeouts, activity, adopting sign-ins made by a bare ``auth.login()``), and at
@@ -167,14 +167,9 @@ class SignInMiddleware:
     was just deleted from, and a cycled key is re-indexed.
     """
 
-    sync_capable = True
-    async_capable = True
-
     def __init__(self, get_response):
         self.get_response = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
+        self._choose_mode(get_response)
 
     def _wrap_user(self, request) -> None:
         if not hasattr(request, "user"):
@@ -186,9 +181,7 @@ class SignInMiddleware:
         request.auser = partial(sync_to_async(_resolved), request.user)
         request._indexed_session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
 
-    def __call__(self, request):
-        if self.async_mode:
-            return self.__acall__(request)
+    def sync_call(self, request):
         self._wrap_user(request)
         # The ids of the sign-ins the view ends are collected in a context variable, which
         # a sync view run in a thread under ASGI shares (asgiref copies the context).

@@ -39,7 +39,35 @@ def summarize_counts(records: list[dict]) -> dict:
     return summary
 
 
-class GunicornServer(Gunicorn):
+def bench_server_options(env: dict[str, str], settings_module: str) -> dict:
+    """What every benchmark server runs with: the bench settings, and a quick stop."""
+    return {
+        "env": {**env, "DJANGO_SETTINGS_MODULE": settings_module},
+        # The load is over when a server stops: nothing is left to finish, and a graceful
+        # SIGTERM would wait out the workers' idle poll.
+        "stop_signal": signal.SIGINT,
+        "stop_timeout": 10.0,
+    }
+
+
+class BenchServerBlock:
+    """
+    A benchmark server as a ``with`` block: started on entering (``start`` returns once it
+    serves). Leaving it only signals the server when ``wait_on_exit`` is False; the caller
+    then calls ``wait()`` before anything it measures next.
+    """
+
+    wait_on_exit = True
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop(wait=self.wait_on_exit)
+
+
+class GunicornServer(BenchServerBlock, Gunicorn):
     """
     A gunicorn master with ``workers`` sync workers and the benchmark's hooks
     (``bench.gunicorn_conf``), as a context manager: ready once every worker has loaded the
@@ -58,7 +86,6 @@ class GunicornServer(Gunicorn):
         settings_module: str = BENCH_SETTINGS,
     ):
         super().__init__(
-            env={**env, "DJANGO_SETTINGS_MODULE": settings_module},
             log_path=log_path,
             port=port,
             workers=workers,
@@ -66,23 +93,10 @@ class GunicornServer(Gunicorn):
             log_level="warning",
             ready_path=ready_path,
             start_timeout=start_timeout,
-            # The load is over when a server stops: nothing is left to finish, and a
-            # graceful SIGTERM would wait out the workers' idle poll.
-            stop_signal=signal.SIGINT,
-            stop_timeout=10.0,
+            **bench_server_options(env, settings_module),
         )
         self.run_dir: Path | None = None
         self.count_dir: Path | None = None
-        # Leaving the ``with`` block only signals the server when this is False; the
-        # caller then calls ``wait()`` before anything it measures next.
-        self.wait_on_exit = True
-
-    def __enter__(self) -> "GunicornServer":
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop(wait=self.wait_on_exit)
 
     def start(self) -> None:
         """Start gunicorn; return once every worker has loaded the site and it answers."""
@@ -137,7 +151,7 @@ class GunicornServer(Gunicorn):
             self.run_dir = None
 
 
-class UvicornServer(Server):
+class UvicornServer(BenchServerBlock, Server):
     """
     uvicorn serving the site's ASGI application (``config.asgi``) with ``workers`` worker
     processes, uvloop and httptools, no access log; the same context-manager protocol as
@@ -159,16 +173,13 @@ class UvicornServer(Server):
         settings_module: str = BENCH_SETTINGS,
     ):
         super().__init__(
-            env={**env, "DJANGO_SETTINGS_MODULE": settings_module},
             log_path=log_path,
             port=port,
             ready_path=ready_path,
             start_timeout=start_timeout,
-            stop_signal=signal.SIGINT,
-            stop_timeout=10.0,
+            **bench_server_options(env, settings_module),
         )
         self.workers = workers
-        self.wait_on_exit = True
 
     def command(self) -> list[str]:
         return [
@@ -185,13 +196,6 @@ class UvicornServer(Server):
             "--no-access-log",
             "--log-level=warning",
         ]
-
-    def __enter__(self) -> "UvicornServer":
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop(wait=self.wait_on_exit)
 
     def start(self) -> None:
         super().start()

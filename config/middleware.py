@@ -14,17 +14,17 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 
-class SyncAndAsyncMiddleware:
+class RunsInBothModes:
     """
-    Subclasses implement ``before(request)`` (returns a state, or a response to answer
-    with at once) and ``after(request, response, state)``; both must do no I/O.
+    A middleware called under WSGI (``sync_call``) and awaited under ASGI (``__acall__``),
+    whichever the chain around it is: Django gives it an async ``get_response`` only under
+    ASGI. The subclass's ``__init__`` calls ``_choose_mode``.
     """
 
     sync_capable = True
     async_capable = True
 
-    def __init__(self, get_response):
-        self.get_response = get_response
+    def _choose_mode(self, get_response) -> None:
         self.async_mode = iscoroutinefunction(get_response)
         if self.async_mode:
             markcoroutinefunction(self)
@@ -32,6 +32,20 @@ class SyncAndAsyncMiddleware:
     def __call__(self, request):
         if self.async_mode:
             return self.__acall__(request)
+        return self.sync_call(request)
+
+
+class SyncAndAsyncMiddleware(RunsInBothModes):
+    """
+    Subclasses implement ``before(request)`` (returns a state, or a response to answer
+    with at once) and ``after(request, response, state)``; both must do no I/O.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self._choose_mode(get_response)
+
+    def sync_call(self, request):
         state = self.before(request)
         return self.after(request, self.get_response(request), state)
 
@@ -46,26 +60,19 @@ class SyncAndAsyncMiddleware:
         return response
 
 
-class StaticFilesMiddleware(WhiteNoiseMiddleware):
+class StaticFilesMiddleware(RunsInBothModes, WhiteNoiseMiddleware):
     """
     whitenoise's middleware (6.12 is sync-only), able to run under ASGI too: a request for
     a file it does not serve is one dictionary lookup, done in the event loop; serving a
     file (opening it) and DEBUG's look-up on disk (``autorefresh``) go to a thread.
     """
 
-    sync_capable = True
-    async_capable = True
-
     def __init__(self, get_response=None):
         super().__init__(get_response)
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
+        self._choose_mode(get_response)
 
-    def __call__(self, request):
-        if self.async_mode:
-            return self.__acall__(request)
-        return super().__call__(request)
+    def sync_call(self, request):
+        return WhiteNoiseMiddleware.__call__(self, request)
 
     async def __acall__(self, request):
         if self.autorefresh:

@@ -27,6 +27,8 @@ TOKEN_REFRESH_PATH = "/api/auth/token/refresh/"  # noqa: S105 - a URL path
 
 # Targets from issue 5, part 3, as ratios to the edge's floor measured in the same run.
 TARGET_JWT_STATELESS = 0.85
+# Issue 17: the session served from the process's copies (SESSION_CLIENT_CACHE=1).
+TARGET_SESSION_CLIENT_CACHE = 0.9
 TARGET_SESSION_REDIS = 0.75
 TARGET_JWT_DB = 0.6
 
@@ -175,6 +177,27 @@ def _session_modes() -> list[Mode]:
     ]
 
 
+def client_cache_mode() -> Mode:
+    """
+    Sessions in Redis served from each process's copies (SESSION_CLIENT_CACHE=1,
+    fastpath/client_cache.py): an option of the fast path, so it has no stock variant.
+    """
+    return Mode(
+        name="session-client-cache-fast",
+        label="session, Redis store + per-process copies (client-side caching), fast path",
+        edge="storefront",
+        path="/accounts/me/",
+        credential="session",
+        env={"SESSION_BACKEND": "cache", "AUTH_FAST_PATH": "1", "SESSION_CLIENT_CACHE": "1"},
+        needs_redis=True,
+        target=TARGET_SESSION_CLIENT_CACHE,
+        expect_queries=0,
+        expect_redis_calls=0,
+        family="session-client-cache",
+        variant="fast",
+    )
+
+
 def _jwt_modes(algorithm: str) -> list[Mode]:
     def jwt(kind, label, env, **kwargs):
         return Mode(
@@ -214,16 +237,21 @@ def _jwt_modes(algorithm: str) -> list[Mode]:
 def all_modes(*, asymmetric_algorithm: str = "RS256") -> list[Mode]:
     """
     Return every mode, the storefront's first, JWT with HS256 and one asymmetric algorithm;
-    each as its stock variant followed by its fast one; then the ASGI_FAMILIES again, served
-    by uvicorn.
+    each as its stock variant followed by its fast one (the client-cache mode only fast);
+    then the ASGI_FAMILIES again, served by uvicorn.
     """
     if asymmetric_algorithm not in ASYMMETRIC_ALGORITHMS:
         raise ValueError(
             f"asymmetric algorithm must be one of {', '.join(ASYMMETRIC_ALGORITHMS)}, "
             f"not {asymmetric_algorithm!r}"
         )
-    families = [*_session_modes(), *_jwt_modes("HS256"), *_jwt_modes(asymmetric_algorithm)]
-    modes = [mode for family in families for mode in variants(family)]
+    sessions = [mode for family in _session_modes() for mode in variants(family)]
+    jwts = [*_jwt_modes("HS256"), *_jwt_modes(asymmetric_algorithm)]
+    modes = [
+        *sessions,
+        client_cache_mode(),
+        *(mode for family in jwts for mode in variants(family)),
+    ]
     return modes + [asgi_variant(mode) for mode in modes if mode.family in ASGI_FAMILIES]
 
 

@@ -15,14 +15,25 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 
-from . import charts, report
+from . import charts, report, revocation_lag
+from .credentials import Unavailable
 from .in_process import InProcess, micro_weight, scale_weight
 from .loadgen import WRK_INSTALL_HINT, LoadGenerator
 from .modes import EDGES, all_modes, select_modes
-from .processes import ROOT
+from .processes import ROOT, ServerError
 from .run_config import RunConfig
 from .server import BENCH_SETTINGS
-from .under_load import UnderLoad, floor_weight, mode_weight
+from .under_load import UnderLoad, floor_weight, mode_env, mode_weight
+
+CLIENT_CACHE_FAMILY = "session-client-cache"
+# Trials of the revocation-lag measurement: a sign-in, reads and a sign-out each.
+LAG_TRIALS = 100
+LAG_TRIALS_QUICK = 20
+
+
+def lag_weight(config: RunConfig) -> float:
+    """Expected seconds of the revocation-lag measurement (the progress bar's weight)."""
+    return 3.0 + 0.4 * (LAG_TRIALS_QUICK if config.quick else LAG_TRIALS)
 
 
 class Runner:
@@ -65,6 +76,8 @@ class Runner:
         total = 3.0 + mode_weight(c) * len(modes)
         if not modes:
             total += len(EDGES) * floor_weight(c)
+        if any(mode.family == CLIENT_CACHE_FAMILY for mode in modes):
+            total += lag_weight(c)
         if c.micro:
             total += micro_weight(c)
         if c.scale:
@@ -116,6 +129,7 @@ class Runner:
                 wsgi = floors_by_edge.get(floor["edge"].removesuffix("-asgi"))
                 floor["vs_wsgi"] = report.asgi_over_wsgi(floor, wsgi)
 
+        lag = self.measure_revocation_lag(modes, entries)
         in_process = InProcess(self.config, progress=self.progress)
         micro_costs = (
             in_process.measure_micro(redis_available=self.redis_available())
@@ -134,8 +148,35 @@ class Runner:
             "micro": micro_costs,
             "scale": scale_results,
         }
+        if lag is not None:
+            result["revocation_lag"] = lag
         self.write_outputs(result)
         return result
+
+    def measure_revocation_lag(self, modes, entries) -> dict | None:
+        """SESSION_CLIENT_CACHE's revocation lag, when its mode ran (and was available)."""
+        ran = {e["name"] for e in entries if e.get("available")}
+        mode = next((m for m in modes if m.family == CLIENT_CACHE_FAMILY), None)
+        if mode is None or mode.name not in ran:
+            return None
+        trials = LAG_TRIALS_QUICK if self.config.quick else LAG_TRIALS
+        self.progress.step("revocation lag: starting servers")
+        try:
+            return revocation_lag.measure(
+                env=mode_env(mode, keys_dir=None),
+                workers=self.config.workers,
+                trials=trials,
+                logs_dir=self.logs_dir,
+                progress=self.progress,
+            )
+        except (ServerError, Unavailable) as exc:
+            return {
+                "name": "session-client-cache-revocation-lag",
+                "label": "revocation lag, SESSION_CLIENT_CACHE=1",
+                "error": str(exc),
+            }
+        finally:
+            self.progress.advance(lag_weight(self.config))
 
     # --- preparation ----------------------------------------------------------------
     def prepare(self) -> None:

@@ -37,6 +37,7 @@ MODE_VARIABLES = (
     "JWT_ALGORITHM",
     "JWT_PRIVATE_KEY_FILE",
     "JWT_PUBLIC_KEY_FILE",
+    "SESSION_CLIENT_CACHE",
 )
 # A mode whose responses are more often than this not a 200 is not measured (its req/s
 # would count errors as work); below it, the count is reported as a note.

@@ -98,6 +98,8 @@ class BenchSummary:
     charts: list[str]
     # Issue 17's session targets, measured (session_targets()).
     targets: list[dict] = field(default_factory=list)
+    # SESSION_CLIENT_CACHE's revocation lag (bench/revocation_lag.py), or None.
+    revocation_lag: dict | None = None
 
     def mode(self, name: str) -> ModeRow | None:
         """
@@ -291,6 +293,7 @@ def summarize(data: dict) -> BenchSummary:
         token_rows=token_rows,
         charts=list(data.get("charts") or []),
         targets=session_targets(data.get("modes") or []),
+        revocation_lag=data.get("revocation_lag") or None,
     )
 
 
@@ -314,6 +317,12 @@ SESSION_TARGETS = (
         "session-cache-fast",
         "session-cache-stock",
         2.0,
+    ),
+    (
+        "session from the process's copies / the storefront floor",
+        "session-client-cache-fast",
+        "floor-storefront",
+        0.9,
     ),
 )
 

@@ -98,6 +98,21 @@ def markdown(summary: BenchSummary | None, *, charts_href: str) -> str:
                 f"| {target['what']} (`{target['mode']}` / `{target['compared_with']}`) "
                 f"| {target['ratio']:.2f} | {target['target']:g} | {verdict} |"
             )
+    lag = summary.revocation_lag
+    if lag and "p99_ms" in lag:
+        verdict = "met" if lag.get("meets_target") else "**not met**"
+        lines += [
+            "",
+            f"Revocation lag with `SESSION_CLIENT_CACHE=1` (`{lag['name']}`): from a sign-out's "
+            f"answer on one worker to the first refused request on every worker, "
+            f"{lag['trials']} trials on {lag['workers']} workers under load: "
+            f"p50 {lag['p50_ms']:.2f} ms, p99 {lag['p99_ms']:.2f} ms, max {lag['max_ms']:.2f} ms "
+            f"(target p99 < {lag['target_p99_ms']:g} ms: {verdict}); "
+            f"{lag['never_refused']} never refused; at most "
+            f"{lag['served_after_sign_out_max']} request(s) still served after a sign-out. "
+            "Each figure is an upper bound: it includes the time the measuring client takes "
+            "to send its first request after the answer.",
+        ]
     asgi = [mode for mode in summary.modes if mode.vs_wsgi is not None]
     if asgi:
         lines += [

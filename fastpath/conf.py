@@ -38,6 +38,8 @@ IN_LOOP_MIDDLEWARE = {
 }
 CACHE_ENGINE = "accounts.session_store"
 FAST_CACHE_ENGINE = "fastpath.session_store"
+# SESSION_CLIENT_CACHE=1: the fast store with per-process copies (fastpath/client_cache.py).
+CLIENT_CACHE_ENGINE = "fastpath.client_cache"
 
 
 def _session_overrides(stock: dict) -> dict:
@@ -56,7 +58,8 @@ def _session_overrides(stock: dict) -> dict:
             for name, engine in engines.items()
         }
     if stock["SESSION_ENGINE"] == CACHE_ENGINE:
-        changed["SESSION_ENGINE"] = FAST_CACHE_ENGINE
+        client_cache = stock.get("SESSION_CLIENT_CACHE")
+        changed["SESSION_ENGINE"] = CLIENT_CACHE_ENGINE if client_cache else FAST_CACHE_ENGINE
     return changed
 
 

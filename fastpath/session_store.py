@@ -161,6 +161,12 @@ class SessionStore(OutageAwareCacheStore):
         return value
 
     def _read(self):
+        value = self._read_raw()
+        # Decoded by django-redis as cache.get() would (its serializer and compressor).
+        return None if value is None else self._cache.client.decode(value)
+
+    def _read_raw(self):
+        """The session's value as Redis sent it: the prefetched GET's answer, or a new GET's."""
         sent, self._pending = self._pending, None
         error, self._prefetch_error = self._prefetch_error, None
         try:
@@ -174,5 +180,4 @@ class SessionStore(OutageAwareCacheStore):
             if not self._sent_on_reused:
                 raise
             value = self._receive(self._send_get())
-        # Decoded by django-redis as cache.get() would (its serializer and compressor).
-        return None if value is None else self._cache.client.decode(value)
+        return value

@@ -30,9 +30,27 @@ def pytest_runtest_setup(item):
 
 
 def pytest_generate_tests(metafunc):
-    # Every revocation, lifetime and outage guarantee must hold with the fast path on and off.
+    # Every revocation, lifetime and outage guarantee must hold with the fast path on and off,
+    # and, for sessions in Redis, with the fast path's per-process copies on (client-cache).
     if metafunc.definition.get_closest_marker("both_paths"):
-        metafunc.parametrize("auth_path", ["stock", "fast"], indirect=True)
+        paths = ["stock", "fast"]
+        if "session_store" in metafunc.fixturenames:
+            paths.append("client-cache")
+        metafunc.parametrize("auth_path", paths, indirect=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    # The copies are of sessions in Redis: with database sessions, client-cache is "fast".
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        duplicate = (
+            params.get("auth_path") == "client-cache" and params.get("session_store") == "db"
+        )
+        (dropped if duplicate else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def fast_path_on(settings) -> None:
@@ -50,8 +68,9 @@ def fast_path_on(settings) -> None:
 @pytest.fixture(autouse=True)
 def auth_path(request):
     """
-    The settings of one path: "stock" (the defaults) or "fast" (AUTH_FAST_PATH=1); None for
-    tests not marked ``both_paths``.
+    The settings of one path: "stock" (the defaults), "fast" (AUTH_FAST_PATH=1) or
+    "client-cache" (the fast path with SESSION_CLIENT_CACHE=1, for tests of sessions in
+    Redis); None for tests not marked ``both_paths``.
 
     Autouse, so that it is set up before the test's own fixtures (which may sign browsers
     in): a name only appended to ``metafunc.fixturenames`` is parametrized but never set up.
@@ -60,8 +79,14 @@ def auth_path(request):
         return None
     from django.conf import settings as live
 
-    if request.param == "fast":
-        fast_path_on(request.getfixturevalue("settings"))
+    if request.param in ("fast", "client-cache"):
+        settings = request.getfixturevalue("settings")
+        fast_path_on(settings)
+        if request.param == "client-cache":
+            from fastpath.conf import CLIENT_CACHE_ENGINE
+
+            settings.SESSION_CLIENT_CACHE = True
+            settings.SESSION_ENGINES = {**settings.SESSION_ENGINES, "cache": CLIENT_CACHE_ENGINE}
     elif live.AUTH_FAST_PATH:
         pytest.fail("AUTH_FAST_PATH=1 is set: the stock runs of both_paths tests cannot be stock")
     return request.param

@@ -211,6 +211,19 @@ if SESSION_BACKEND in ("cache", "cached_db") and not REDIS_CONFIGURED:
         "every worker must share one session cache. Use SESSION_BACKEND=db without Redis."
     )
 SESSION_ENGINE = SESSION_ENGINES[SESSION_BACKEND]
+# Opt-in, on the fast path with sessions in Redis: each process keeps copies of the sessions
+# it read, dropped when Redis says they changed (fastpath/client_cache.py). A revocation on
+# one worker reaches the others after a lag that `make bench` measures; off, every request
+# asks Redis.
+SESSION_CLIENT_CACHE = env.bool("SESSION_CLIENT_CACHE", default=False)
+SESSION_CLIENT_CACHE_SIZE = env.int("SESSION_CLIENT_CACHE_SIZE", default=10_000)
+if SESSION_CLIENT_CACHE and not (AUTH_FAST_PATH and SESSION_BACKEND == "cache"):
+    raise environ.ImproperlyConfigured(
+        "SESSION_CLIENT_CACHE=1 needs AUTH_FAST_PATH=1 and SESSION_BACKEND=cache: it keeps "
+        "copies of sessions read from Redis (fastpath/client_cache.py)."
+    )
+if SESSION_CLIENT_CACHE_SIZE < 1:
+    raise environ.ImproperlyConfigured("SESSION_CLIENT_CACHE_SIZE must be 1 or more.")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 24 * 14)

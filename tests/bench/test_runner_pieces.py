@@ -13,11 +13,13 @@ from tests.support.services import TEST_REDIS_URL
 
 def test_every_mode_has_its_own_name_and_the_issue_s_targets_are_on_the_fast_rows():
     modes = all_modes()
-    # 11 families stock and fast under gunicorn, and 3 of them again under uvicorn.
-    assert len({mode.name for mode in modes}) == len(modes) == 28
+    # 11 families stock and fast under gunicorn, the client-cache mode (fast only), and 3
+    # families again under uvicorn.
+    assert len({mode.name for mode in modes}) == len(modes) == 29
     targets = {mode.name: mode.target for mode in modes if mode.target}
     assert targets == {
         "session-cache-fast": 0.75,
+        "session-client-cache-fast": 0.9,
         "jwt-db-hs256-fast": 0.6,
         "jwt-db-rs256-fast": 0.6,
         "jwt-stateless-hs256-fast": 0.85,
@@ -26,7 +28,8 @@ def test_every_mode_has_its_own_name_and_the_issue_s_targets_are_on_the_fast_row
 
 
 def test_every_mode_comes_stock_then_fast_with_the_fast_path_switch_off_and_on():
-    modes = all_modes()
+    # The client-cache mode is an option of the fast path: it has no stock variant.
+    modes = [mode for mode in all_modes() if mode.family != "session-client-cache"]
     for stock, fast in zip(modes[::2], modes[1::2], strict=True):
         assert (stock.name, fast.name) == (f"{stock.family}-stock", f"{stock.family}-fast")
         assert (stock.variant, fast.variant) == ("stock", "fast")
@@ -34,6 +37,14 @@ def test_every_mode_comes_stock_then_fast_with_the_fast_path_switch_off_and_on()
         # Nothing else differs: the same site, credential and floor.
         assert {**stock.env, "AUTH_FAST_PATH": "1"} == fast.env
         assert (stock.path, stock.credential, stock.edge) == (fast.path, fast.credential, fast.edge)
+
+
+def test_the_client_cache_mode_is_the_fast_session_in_redis_with_copies_and_nothing_else():
+    modes = {mode.name: mode for mode in all_modes()}
+    copies, fast = modes["session-client-cache-fast"], modes["session-cache-fast"]
+    assert copies.env == {**fast.env, "SESSION_CLIENT_CACHE": "1"}
+    assert (copies.path, copies.credential, copies.edge) == (fast.path, fast.credential, fast.edge)
+    assert copies.expect_redis_calls == 0
 
 
 def test_the_stock_rows_make_none_of_the_fast_path_s_claims():

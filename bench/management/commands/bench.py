@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from bench import report
+from bench import report, revocation_lag
 from bench.modes import ASYMMETRIC_ALGORITHMS, all_modes
 from bench.run_config import RESULTS_DIR, RunConfig
 from bench.runner import Runner
@@ -159,6 +159,7 @@ class Command(BaseCommand):
         self.stdout.write(report.format_table(result["modes"]))
         parts = (
             report.format_session_targets(result["modes"]),
+            revocation_lag.format_lag(result.get("revocation_lag")),
             report.format_asgi(result["modes"]),
             report.format_micro(result["micro"]),
             report.format_scale(result["scale"]),

@@ -203,3 +203,29 @@ def test_session_reads_from_new_threads_reuse_a_bounded_number_of_connections(
     finally:
         server.close()
     assert opened <= 2 * concurrency, f"{opened} connections opened for 40 requests"
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"COMPRESSOR": "django_redis.compressors.zlib.ZlibCompressor"}],
+    ids=["plain", "zlib"],
+)
+def test_a_session_is_read_back_as_django_redis_wrote_it_whatever_the_compressor(
+    settings, options
+):
+    # The fast store decodes with the cache's own compressor and serializer (not through
+    # client.decode(), whose int() attempt costs more than the unpickling).
+    from django.core.cache import cache
+
+    caches = private_redis_cache_settings(TEST_REDIS_URL)
+    caches["default"]["OPTIONS"].update(options)
+    settings.CACHES = caches
+    written = SessionStore()
+    written["note"] = "x" * 2000  # long enough for the compressor to compress
+    written["nested"] = {"a": [1, 2]}
+    written.save()
+    assert cache.get(written.cache_key) == {"note": "x" * 2000, "nested": {"a": [1, 2]}}
+    read = SessionStore(written.session_key)
+    assert read.load() == {"note": "x" * 2000, "nested": {"a": [1, 2]}}
+    read.delete()

@@ -211,9 +211,7 @@ def test_session_reads_from_new_threads_reuse_a_bounded_number_of_connections(
     [{}, {"COMPRESSOR": "django_redis.compressors.zlib.ZlibCompressor"}],
     ids=["plain", "zlib"],
 )
-def test_a_session_is_read_back_as_django_redis_wrote_it_whatever_the_compressor(
-    settings, options
-):
+def test_a_session_is_read_back_as_django_redis_wrote_it_whatever_the_compressor(settings, options):
     # The fast store decodes with the cache's own compressor and serializer (not through
     # client.decode(), whose int() attempt costs more than the unpickling).
     from django.core.cache import cache

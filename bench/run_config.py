@@ -39,6 +39,10 @@ class RunConfig:
     count_requests: int = 20
     python_loadgen: bool = False
     progress: bool = True
+    # The network-hop rows (bench.rtt): which modes, and rounds per round trip.
+    rtt: bool = True
+    rtt_mode_names: list[str] = field(default_factory=list)
+    rtt_rounds: int = 2
 
     @classmethod
     def full(cls, **overrides) -> "RunConfig":
@@ -55,5 +59,6 @@ class RunConfig:
             "scale_lookups": 200,
             "db_scale_budget_s": 10.0,
             "count_requests": 10,
+            "rtt_rounds": 1,
         }
         return cls(**{**values, **overrides})

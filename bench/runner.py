@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 
-from . import charts, report, revocation_lag
+from . import charts, report, revocation_lag, rtt
 from .credentials import Unavailable
 from .in_process import InProcess, micro_weight, scale_weight
 from .loadgen import WRK_INSTALL_HINT, LoadGenerator
@@ -29,6 +29,12 @@ CLIENT_CACHE_FAMILY = "session-client-cache"
 # Trials of the revocation-lag measurement: a sign-in, reads and a sign-out each.
 LAG_TRIALS = 100
 LAG_TRIALS_QUICK = 20
+
+
+def rtt_weight(config: RunConfig, modes: int) -> float:
+    """Expected seconds of the network-hop rows (the progress bar's weight)."""
+    per_server = 6.0 + len(rtt.RTTS_MS) * (0.3 + config.rtt_rounds * config.duration_s)
+    return 15.0 + modes * len(rtt.CONFIGS) * per_server
 
 
 def lag_weight(config: RunConfig) -> float:
@@ -78,6 +84,7 @@ class Runner:
             total += len(EDGES) * floor_weight(c)
         if any(mode.family == CLIENT_CACHE_FAMILY for mode in modes):
             total += lag_weight(c)
+        total += rtt_weight(c, len(self.rtt_modes())) if self.rtt_modes() else 0.0
         if c.micro:
             total += micro_weight(c)
         if c.scale:
@@ -130,6 +137,7 @@ class Runner:
                 floor["vs_wsgi"] = report.asgi_over_wsgi(floor, wsgi)
 
         lag = self.measure_revocation_lag(modes, entries)
+        network_hop = self.measure_network_hop()
         in_process = InProcess(self.config, progress=self.progress)
         micro_costs = (
             in_process.measure_micro(redis_available=self.redis_available())
@@ -150,6 +158,8 @@ class Runner:
         }
         if lag is not None:
             result["revocation_lag"] = lag
+        if network_hop is not None:
+            result["rtt"] = network_hop
         self.write_outputs(result)
         return result
 
@@ -177,6 +187,26 @@ class Runner:
             }
         finally:
             self.progress.advance(lag_weight(self.config))
+
+    def rtt_modes(self):
+        """The modes of the network-hop rows: asked for, or the default set on a full run."""
+        c = self.config
+        if not c.rtt or (not c.rtt_mode_names and (c.mode_names or c.floors_only)):
+            return []
+        every = all_modes(asymmetric_algorithm=c.asymmetric_algorithm)
+        return select_modes(every, c.rtt_mode_names or list(rtt.RTT_MODES))
+
+    def measure_network_hop(self) -> dict | None:
+        modes = self.rtt_modes()
+        if not modes:
+            return None
+        hop = rtt.NetworkHop(
+            self.config, loadgen=self.loadgen, logs_dir=self.logs_dir, progress=self.progress
+        )
+        try:
+            return hop.measure(modes)
+        finally:
+            self.progress.advance(rtt_weight(self.config, len(modes)))
 
     # --- preparation ----------------------------------------------------------------
     def prepare(self) -> None:

@@ -84,11 +84,13 @@ class GunicornServer(BenchServerBlock, Gunicorn):
         ready_path: str = "/healthz",
         start_timeout: float = 30.0,
         settings_module: str = BENCH_SETTINGS,
+        extra_args: tuple[str, ...] = (),
     ):
         super().__init__(
             log_path=log_path,
             port=port,
             workers=workers,
+            extra_args=extra_args,
             config="python:bench.gunicorn_conf",
             log_level="warning",
             ready_path=ready_path,

@@ -100,6 +100,8 @@ class BenchSummary:
     targets: list[dict] = field(default_factory=list)
     # SESSION_CLIENT_CACHE's revocation lag (bench/revocation_lag.py), or None.
     revocation_lag: dict | None = None
+    # The network-hop rows (bench/rtt.py), or None.
+    rtt: dict | None = None
 
     def mode(self, name: str) -> ModeRow | None:
         """
@@ -294,6 +296,7 @@ def summarize(data: dict) -> BenchSummary:
         charts=list(data.get("charts") or []),
         targets=session_targets(data.get("modes") or []),
         revocation_lag=data.get("revocation_lag") or None,
+        rtt=data.get("rtt") or None,
     )
 
 

@@ -129,6 +129,7 @@ def markdown(summary: BenchSummary | None, *, charts_href: str) -> str:
                 f"| {_fmt(mode.rps / mode.vs_wsgi if mode.rps else None, '.0f')} "
                 f"| {mode.vs_wsgi:.2f} |"
             )
+    lines += _rtt_lines(summary.rtt)
     if notes:
         lines += ["", "Notes from the run:", "", *notes]
     if summary.charts:
@@ -161,3 +162,45 @@ def markdown(summary: BenchSummary | None, *, charts_href: str) -> str:
             )
     lines += ["", f"Token tables: {summary.token_rows}."]
     return "\n".join(lines)
+
+
+def _rtt_lines(rtt: dict | None) -> list[str]:
+    """The network-hop rows (bench/rtt.py) as one table: a line per mode and server."""
+    if not rtt:
+        return []
+    if not rtt.get("available"):
+        return ["", f"Network hop: not measured in this run ({rtt.get('reason')})."]
+    rtts = rtt["rtts_ms"]
+    probed = rtt.get("probed_rtt_ms") or {}
+    probed_text = ", ".join(
+        f"{float(k):g} ms → {v:.2f} ms" for k, v in probed.items() if v is not None
+    )
+    configs = "; ".join(f"*{name}*: {label}" for name, label in rtt["configs"].items())
+    lines = [
+        "",
+        "Network hop (rows `rtt-…`): Redis and PostgreSQL behind a delayed link, "
+        f"{rtt['link']}. Added round trip → median Redis PING measured over it: "
+        f"{probed_text}. Servers: {configs}. Each cell: req/s (p99 ms).",
+        "",
+        "| mode | server | " + " | ".join(f"+{r:g} ms" for r in rtts) + " | last / first |",
+        "|---|---|" + "--:|" * len(rtts) + "--:|",
+    ]
+    grouped: dict[tuple[str, str], dict[float, dict]] = {}
+    labels = {}
+    for row in rtt["rows"]:
+        grouped.setdefault((row["mode"], row["server"]), {})[row["rtt_ms"]] = row
+        labels[row["mode"]] = row["label"]
+    for (mode, server), by_rtt in grouped.items():
+        cells = []
+        for r in rtts:
+            row = by_rtt.get(r)
+            if row is None or not row.get("available"):
+                cells.append("unavailable")
+            else:
+                cells.append(f"{row['rps']:.0f} ({row['p99_ms']:.1f})")
+        last = by_rtt.get(rtts[-1]) or {}
+        vs = last.get("vs_no_delay")
+        lines.append(
+            f"| {_cell(labels[mode])} | {server} | " + " | ".join(cells) + f" | {_fmt(vs, '.2f')} |"
+        )
+    return lines

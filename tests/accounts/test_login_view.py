@@ -160,6 +160,7 @@ def test_logout_is_post_only(client, user, password):
     assert me(client).status_code == 200
 
 
+@pytest.mark.both_paths
 def test_logout_deletes_the_session_from_the_store_and_ends_the_sign_in(
     client, user, password, session_store
 ):

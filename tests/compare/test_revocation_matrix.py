@@ -59,6 +59,7 @@ def revoke_token_sign_in(user, pair):
 # --- Sessions in a server-side store (database, Redis) --------------------------------------
 
 
+@pytest.mark.both_paths
 def test_a_stolen_session_cookie_dies_the_moment_its_session_is_revoked(
     user, password, session_store
 ):
@@ -71,6 +72,7 @@ def test_a_stolen_session_cookie_dies_the_moment_its_session_is_revoked(
     assert me(thief).status_code == 401
 
 
+@pytest.mark.both_paths
 def test_a_stolen_session_cookie_dies_when_the_victim_changes_password(
     user, password, session_store
 ):

@@ -128,3 +128,42 @@ def _part(*, answered_503, after, seconds):
         "seconds_of_503": seconds,
         "last_503_after_kill_s": seconds or None,
     }
+
+
+def test_the_benchmark_section_shows_the_network_hop_rows_per_mode_and_server():
+    results = sample_results()
+
+    def row(added, rps, server="sync", available=True):
+        return {
+            "name": f"rtt-{added:g}ms-session-cache-stock-{server}",
+            "mode": "session-cache-stock",
+            "label": "session, Redis store, stock",
+            "server": server,
+            "rtt_ms": added,
+            "available": available,
+            "rps": rps,
+            "p99_ms": 9.0,
+            **({"vs_no_delay": rps / 1000} if available else {"reason": "server did not start"}),
+        }
+
+    results["rtt"] = {
+        "available": True,
+        "rtts_ms": [0.0, 1.0],
+        "probed_rtt_ms": {"0.0": 0.11, "1.0": 1.2},
+        "configs": {"sync": "gunicorn, 2 sync workers", "threads": "gthread"},
+        "link": "a veth pair",
+        "rows": [
+            row(0.0, 1000.0),
+            row(1.0, 400.0),
+            row(0.0, 900.0, "threads"),
+            row(1.0, 0, "threads", False),
+        ],
+    }
+    text = markdown(summarize(results), charts_href="x")
+    assert "| session, Redis store, stock | sync | 1000 (9.0) | 400 (9.0) | 0.40 |" in text
+    assert "| session, Redis store, stock | threads | 900 (9.0) | unavailable | – |" in text
+    assert "1 ms → 1.20 ms" in text
+    results["rtt"] = {"available": False, "reason": "needs root", "rows": []}
+    assert "Network hop: not measured in this run (needs root)." in markdown(
+        summarize(results), charts_href="x"
+    )

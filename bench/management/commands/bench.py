@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from bench import report, revocation_lag
+from bench import report, revocation_lag, rtt
 from bench.modes import ASYMMETRIC_ALGORITHMS, all_modes
 from bench.run_config import RESULTS_DIR, RunConfig
 from bench.runner import Runner
@@ -71,6 +71,22 @@ class Command(BaseCommand):
             choices=ASYMMETRIC_ALGORITHMS,
             help="the asymmetric JWT algorithm measured beside HS256 (RS256)",
         )
+        parser.add_argument(
+            "--no-rtt",
+            action="store_true",
+            help="skip the network-hop rows (Redis and PostgreSQL behind a delayed link)",
+        )
+        parser.add_argument(
+            "--rtt-mode",
+            action="append",
+            dest="rtt_modes",
+            default=[],
+            metavar="NAME",
+            help=(
+                "measure this mode over the delayed link (repeatable; default with no --mode: "
+                "the sessions in Redis, JWT with a database lookup, JWT stateless)"
+            ),
+        )
         parser.add_argument("--no-micro", action="store_true", help="skip the micro-costs")
         parser.add_argument("--no-scale", action="store_true", help="skip the scale measurements")
         parser.add_argument(
@@ -122,6 +138,8 @@ class Command(BaseCommand):
             "asymmetric_algorithm": options["asymmetric"],
             "output_dir": options["output_dir"],
             "micro": not options["no_micro"],
+            "rtt": not options["no_rtt"],
+            "rtt_mode_names": options["rtt_modes"],
             "scale": not options["no_scale"],
             "scale_redis_url": options["scale_redis_url"],
             "flush_scale_db": options["flush_scale_db"],
@@ -160,6 +178,7 @@ class Command(BaseCommand):
         parts = (
             report.format_session_targets(result["modes"]),
             revocation_lag.format_lag(result.get("revocation_lag")),
+            rtt.format_rtt(result.get("rtt")),
             report.format_asgi(result["modes"]),
             report.format_micro(result["micro"]),
             report.format_scale(result["scale"]),

@@ -90,7 +90,7 @@ BENCH_SCALE_REDIS_URL ?= redis://127.0.0.1:6379/6
 BENCH := DJANGO_SETTINGS_MODULE=config.settings.bench REDIS_URL=$(BENCH_REDIS_URL) \
 	BENCH_SCALE_REDIS_URL=$(BENCH_SCALE_REDIS_URL) $(PY) manage.py bench
 
-bench: $(VENV)/.runtime bench-wrk  ## Benchmark sessions vs JWT under gunicorn and uvicorn + wrk (about 17 min).
+bench: $(VENV)/.runtime bench-wrk  ## Benchmark sessions vs JWT under gunicorn and uvicorn + wrk (about 30 min).
 	$(BENCH) $(BENCH_ARGS)
 
 bench-quick: $(VENV)/.runtime bench-wrk  ## The same benchmark, every mode briefly, stock and fast (about 2 min).

@@ -45,17 +45,19 @@ def _fresh_copies():
 
 
 @pytest.fixture
-def client_cache_on(settings):
+def client_cache_on(settings, private_redis):
+    # A Redis of the test's own: tracking ignores database numbers, so another suite's
+    # FLUSHDB on a shared server would drop this process's copies mid-test.
     fast_path_on(settings)
     settings.SESSION_CLIENT_CACHE = True
-    settings.CACHES = redis_cache_settings()
+    settings.CACHES = redis_cache_settings(private_redis.url)
     settings.SESSION_ENGINE = CLIENT_CACHE_ENGINE
 
 
 @pytest.fixture
-def other_process():
+def other_process(private_redis):
     """A Redis client of its own, as another worker is."""
-    client = redis.Redis.from_url(TEST_REDIS_URL)
+    client = redis.Redis.from_url(private_redis.url)
     yield client
     client.close()
 

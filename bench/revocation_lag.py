@@ -15,6 +15,7 @@ reads Redis.
 
 import threading
 import time
+from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -34,21 +35,16 @@ TARGET_P99_MS = 5.0
 GIVE_UP_S = 5.0
 
 
-def _cookie(headers: dict[str, str], name: str) -> str | None:
-    for part in headers["Cookie"].split("; "):
-        key, _, value = part.partition("=")
-        if key == name:
-            return value
-    return None
-
-
 def _sign_out(transport: HttpTransport, headers: dict[str, str]) -> None:
-    token = _cookie(headers, settings.CSRF_COOKIE_NAME)
+    # The CSRF cookie's secret is accepted as the form's token, as Django's own check allows.
+    cookies = SimpleCookie()
+    cookies.load(headers["Cookie"])
+    token = cookies.get(settings.CSRF_COOKIE_NAME)
     answer = transport.request(
         "POST",
         LOGOUT_PATH,
         headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
-        body=urlencode({"csrfmiddlewaretoken": token or ""}).encode(),
+        body=urlencode({"csrfmiddlewaretoken": token.value if token else ""}).encode(),
     )
     if answer.status not in (301, 302, 303):
         raise Unavailable(f"POST {LOGOUT_PATH} answered {answer.status}, not a redirect")

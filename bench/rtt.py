@@ -53,6 +53,24 @@ def _cpu_us(before: float | None, after: float | None, requests: int) -> float |
     return round((after - before) / requests * 1e6, 1)
 
 
+def _description(config) -> dict:
+    return {
+        "rtts_ms": list(RTTS_MS),
+        "configs": {
+            name: label.format(workers=config.workers) for name, (_, label) in CONFIGS.items()
+        },
+        "link": (
+            "a veth pair into a network namespace of the run's own; the delay made by "
+            "bench.delay_relay (this kernel has no tc netem)"
+        ),
+    }
+
+
+def unavailable_result(config, reason: str) -> dict:
+    """The ``rtt`` part of the results when the rows could not be measured, and why."""
+    return {**_description(config), "available": False, "reason": reason, "rows": []}
+
+
 class NetworkHop:
     """One run of the network-hop rows: ``measure()`` returns the ``rtt`` part of the results."""
 
@@ -68,19 +86,9 @@ class NetworkHop:
 
     def measure(self, modes) -> dict:
         reason = unavailable()
-        base = {
-            "rtts_ms": list(RTTS_MS),
-            "configs": {
-                name: label.format(workers=self.config.workers)
-                for name, (_, label) in CONFIGS.items()
-            },
-            "link": (
-                "a veth pair into a network namespace of the run's own; the delay made by "
-                "bench.delay_relay (this kernel has no tc netem)"
-            ),
-        }
         if reason:
-            return {**base, "available": False, "reason": reason, "rows": []}
+            return unavailable_result(self.config, reason)
+        base = _description(self.config)
         self.step("starting Redis and PostgreSQL in a namespace")
         with DelayedLink() as link:
             env = {"DATABASE_URL": link.database_url, "REDIS_URL": link.redis_url}

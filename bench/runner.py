@@ -7,6 +7,7 @@ write the results (``report``, ``charts``).
 import io
 import logging
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -20,7 +21,7 @@ from .credentials import Unavailable
 from .in_process import InProcess, micro_weight, scale_weight
 from .loadgen import WRK_INSTALL_HINT, LoadGenerator
 from .modes import EDGES, all_modes, select_modes
-from .processes import ROOT, ServerError
+from .processes import ROOT, ManageError, ServerError
 from .run_config import RunConfig
 from .server import BENCH_SETTINGS
 from .under_load import UnderLoad, floor_weight, mode_env, mode_weight
@@ -84,7 +85,8 @@ class Runner:
             total += len(EDGES) * floor_weight(c)
         if any(mode.family == CLIENT_CACHE_FAMILY for mode in modes):
             total += lag_weight(c)
-        total += rtt_weight(c, len(self.rtt_modes())) if self.rtt_modes() else 0.0
+        rtt_modes = self.rtt_modes()
+        total += rtt_weight(c, len(rtt_modes)) if rtt_modes else 0.0
         if c.micro:
             total += micro_weight(c)
         if c.scale:
@@ -179,7 +181,8 @@ class Runner:
                 logs_dir=self.logs_dir,
                 progress=self.progress,
             )
-        except (ServerError, Unavailable) as exc:
+        except (ServerError, Unavailable, OSError) as exc:
+            # Reported, not raised: the run's other results must still be written.
             return {
                 "name": "session-client-cache-revocation-lag",
                 "label": "revocation lag, SESSION_CLIENT_CACHE=1",
@@ -205,6 +208,10 @@ class Runner:
         )
         try:
             return hop.measure(modes)
+        except (RuntimeError, OSError, subprocess.SubprocessError, ManageError) as exc:
+            # The link or its servers could not be made (a namespace refused, PostgreSQL
+            # failing to start): reported, not raised, so the run's other results are kept.
+            return rtt.unavailable_result(self.config, f"{type(exc).__name__}: {exc}")
         finally:
             self.progress.advance(rtt_weight(self.config, len(modes)))
 

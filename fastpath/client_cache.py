@@ -163,13 +163,17 @@ class SessionCopies:
         for read in self._reads.pop(key, ()):
             read.valid = False
 
-    def _lose(self) -> None:
-        """No promise of invalidations any more: drop every copy, void every read."""
+    def _drop_all(self) -> None:
+        """Drop every copy and void every read in flight."""
         self._copies.clear()
         for reads in self._reads.values():
             for read in reads:
                 read.valid = False
         self._reads.clear()
+
+    def _lose(self) -> None:
+        """No promise of invalidations any more: drop everything, close the connection."""
+        self._drop_all()
         if self._connection is not None:
             self._connection.disconnect()
             self._connection = None
@@ -179,11 +183,7 @@ class SessionCopies:
         keys = message[1] if len(message) > 1 else None
         if keys is None:
             self.invalidations += len(self._copies) or 1
-            self._copies.clear()
-            for reads in self._reads.values():
-                for read in reads:
-                    read.valid = False
-            self._reads.clear()
+            self._drop_all()
             return
         for key in keys:
             self.invalidations += 1

@@ -3,6 +3,7 @@
 import pytest
 import redis as redis_lib
 
+from bench import rtt
 from bench.modes import all_modes, select_modes
 from bench.run_config import RunConfig
 from bench.runner import Runner
@@ -144,3 +145,35 @@ def test_the_asgi_rows_are_the_same_modes_served_by_uvicorn_beside_their_own_flo
         assert mode.edge == f"{wsgi.edge}-asgi"
         assert mode.floor.floor_path == wsgi.floor.floor_path
         assert (mode.floor.server, wsgi.floor.server) == ("uvicorn", "gunicorn")
+
+
+def test_the_network_hop_runs_on_a_full_run_or_when_asked_and_not_on_a_partial_one():
+    assert {m.name for m in Runner(RunConfig.full()).rtt_modes()} == set(rtt.RTT_MODES)
+    assert Runner(RunConfig.full(mode_names=["session-cache"])).rtt_modes() == []
+    assert Runner(RunConfig.full(floors_only=True)).rtt_modes() == []
+    assert Runner(RunConfig.full(rtt=False)).rtt_modes() == []
+    asked = Runner(RunConfig.full(floors_only=True, rtt_mode_names=["jwt-db-hs256-stock"]))
+    assert [m.name for m in asked.rtt_modes()] == ["jwt-db-hs256-stock"]
+
+
+def test_a_network_hop_that_cannot_be_made_is_reported_and_the_run_goes_on(monkeypatch):
+    # After 25 minutes of other rows, a namespace or PostgreSQL that fails to start must
+    # not lose the run: the rows are reported unavailable, with the reason.
+    def failing(self, modes):
+        raise RuntimeError("PostgreSQL did not start")
+
+    monkeypatch.setattr(rtt.NetworkHop, "measure", failing)
+
+    class Quiet:
+        def advance(self, _):
+            pass
+
+        def step(self, _):
+            pass
+
+    runner = Runner(RunConfig.quick_preset(progress=False))
+    runner.progress = Quiet()
+    result = runner.measure_network_hop()
+    assert result["available"] is False
+    assert "PostgreSQL did not start" in result["reason"]
+    assert result["rows"] == []

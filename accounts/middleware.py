@@ -193,6 +193,8 @@ class SignInMiddleware(RunsInBothModes):
         self._wrap_user(request)
         with services.sign_in_end_tracking() as ended:
             response = await self.get_response(request)
+            if not sessions.needs_reconciling(request, ended_sign_in_ids=ended):
+                return response
             # The reconciliation reads and writes the stores: in a thread, as the view is.
             return await sync_to_async(self._finished)(request, response, ended)
 

@@ -178,6 +178,15 @@ def _expire(request, state, message: str) -> AnonymousUser:
     return AnonymousUser()
 
 
+def needs_reconciling(request, *, ended_sign_in_ids: set[str]) -> bool:
+    """
+    Whether ``session_request_finished`` has anything to do: an untouched session changed
+    nothing, and a key is only cycled by a write. No I/O (the ASGI path asks in the loop).
+    """
+    session = request.session
+    return session.accessed and bool(ended_sign_in_ids or session.modified)
+
+
 def session_request_finished(request, *, ended_sign_in_ids: set[str]) -> None:
     """
     Reconcile the session with the sign-in index at the end of a request.
@@ -186,10 +195,9 @@ def session_request_finished(request, *, ended_sign_in_ids: set[str]) -> None:
     to the store it was just deleted from); a session whose key was cycled (a password
     change) has its index entry moved to the new key.
     """
-    session = request.session
-    # An untouched session changed nothing, and a key is only cycled by a write.
-    if not session.accessed or (not ended_sign_in_ids and not session.modified):
+    if not needs_reconciling(request, ended_sign_in_ids=ended_sign_in_ids):
         return
+    session = request.session
     state = session.get(SIGN_IN_STATE_KEY)
     if not state:
         return

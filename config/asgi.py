@@ -1,9 +1,20 @@
-"""ASGI entry point."""
+"""
+ASGI entry point: Django's own handler, or with ``AUTH_FAST_PATH=1`` the fast path's, which
+runs each request's sync code on a thread kept for the process's life instead of one made
+per request (fastpath.asgi.PooledThreadsASGIHandler, docs/fast-path.md).
+"""
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+django.setup(set_prefix=False)
+
+if settings.AUTH_FAST_PATH:
+    from fastpath.asgi import get_asgi_application
+else:
+    from django.core.asgi import get_asgi_application
 
 application = get_asgi_application()

@@ -8,21 +8,34 @@ two per middleware, about 18 for one storefront page with the stock ``MIDDLEWARE
 of the middleware below do no I/O (headers, cookies, flags, a lazy ``request.user``), so
 here they run where they are called, in the loop; Django's ``async_unsafe`` guard would
 refuse a database query made there. What can do I/O still goes to a thread: the session's
-load and save (``PrefetchingSessionMiddleware``), the view, and the reconciliation of the
-sign-in after it (``accounts.middleware.SignInMiddleware``). CSRF's ``process_view`` reads
-the POST body, which Django has already read into memory under ASGI.
+load (on first use, in the view's thread) and its save (``InLoopSessionMiddleware``), the
+view, and the reconciliation of the sign-in after it when there is one to do
+(``accounts.middleware.SignInMiddleware``). CSRF's ``process_view`` reads the POST body,
+which Django has already read into memory under ASGI.
+
+An authenticated page that changes nothing is three hops: Django's request_started
+receivers, the view, and the response's close (request_finished). The handler below,
+``PooledThreadsASGIHandler``, makes each of them cheaper by keeping the threads.
 
 Each class is Django's (or the fast path's) own, subclassed, so under WSGI nothing changes:
 ``__call__`` is MiddlewareMixin's sync path there.
 """
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import django
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.conf import settings
 from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.core.handlers.asgi import ASGIHandler
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.csrf import CsrfViewMiddleware
 from django.middleware.security import SecurityMiddleware
 
-from .sessions import SnapshotAuthenticationMiddleware
+from .sessions import PrefetchingSessionMiddleware, SnapshotAuthenticationMiddleware
 
 
 class InLoopMixin:
@@ -52,6 +65,40 @@ class InLoopMixin:
         return response
 
 
+class InLoopSessionMiddleware(PrefetchingSessionMiddleware):
+    """
+    ``PrefetchingSessionMiddleware`` under ASGI with no thread hop of its own, unless the
+    session is to be saved.
+
+    Before the view it only makes the session store (no I/O) and sends no early GET: under
+    ASGI the GET would need a hop to a thread of its own, which costs more than the round
+    trip it hides. The session loads on first use, in the view's thread, as stock Django's
+    does. After the view, a session that is not to be saved needs nothing but headers
+    (``Vary: Cookie``, a cookie deleted for an emptied session), done in the loop; saving
+    it goes to the request's thread. Under WSGI nothing changes.
+    """
+
+    async def __acall__(self, request):
+        SessionMiddleware.process_request(self, request)
+        response = await self.get_response(request)
+        if self._writes(request):
+            return await sync_to_async(self.process_response)(request, response)
+        return self.process_response(request, response)
+
+    @staticmethod
+    def _writes(request) -> bool:
+        # When SessionMiddleware.process_response does I/O: a save, or (had anything
+        # prefetched) reading the answer of a GET nobody asked for.
+        session = getattr(request, "session", None)
+        if session is None:
+            return False
+        return (
+            session.modified
+            or settings.SESSION_SAVE_EVERY_REQUEST
+            or getattr(session, "_pending", None) is not None
+        )
+
+
 class InLoopSecurityMiddleware(InLoopMixin, SecurityMiddleware):
     pass
 
@@ -77,3 +124,60 @@ class InLoopMessageMiddleware(InLoopMixin, MessageMiddleware):
 
 class InLoopXFrameOptionsMiddleware(InLoopMixin, XFrameOptionsMiddleware):
     pass
+
+
+class PooledThreadsASGIHandler(ASGIHandler):
+    """
+    Django's ASGIHandler, with each request's sync code run on a thread borrowed from a
+    fixed set instead of one made for it.
+
+    Stock Django enters asgiref's ``ThreadSensitiveContext()`` for every request: the
+    request's first thread-sensitive ``sync_to_async`` call starts a thread, and the end of
+    the request joins it (in one more new thread). That keeps each request's sync code on
+    one thread of its own, so a database connection or a transaction never crosses two
+    requests. Here each request still has a thread to itself for as long as it runs, the
+    same guarantee, but the thread is one of ``threads`` kept for the life of the process
+    (asgiref's ``ThreadSensitiveContext(executor=...)``, whose caller owns the executor).
+    A request that finds them all busy waits for one, as under gunicorn's gthread worker.
+
+    What it also changes: each thread keeps its database connection across requests, so
+    ``CONN_MAX_AGE`` and ``CONN_HEALTH_CHECKS`` work as under WSGI (stock ASGI opens a new
+    connection for every request that queries), and a worker holds at most ``threads``
+    connections. Django's request_started and request_finished receivers, which close
+    connections past their age or in error, run on the request's thread, as stock.
+    """
+
+    def __init__(self, threads: int):
+        super().__init__()
+        if threads < 1:
+            raise ValueError("threads must be at least 1")
+        self.threads = threads
+        self._idle: asyncio.Queue | None = None
+
+    def _executors(self) -> asyncio.Queue:
+        # Made on the first request, in the event loop that serves them.
+        if self._idle is None:
+            self._idle = asyncio.Queue()
+            for number in range(self.threads):
+                self._idle.put_nowait(
+                    ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"request-{number}")
+                )
+        return self._idle
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            # Django's own refusal (it serves HTTP only).
+            return await super().__call__(scope, receive, send)
+        idle = self._executors()
+        executor = await idle.get()
+        try:
+            async with ThreadSensitiveContext(executor=executor):
+                await self.handle(scope, receive, send)
+        finally:
+            idle.put_nowait(executor)
+
+
+def get_asgi_application(threads: int | None = None) -> PooledThreadsASGIHandler:
+    """Like ``django.core.asgi.get_asgi_application``, with ``settings.ASGI_THREADS``."""
+    django.setup(set_prefix=False)
+    return PooledThreadsASGIHandler(threads or settings.ASGI_THREADS)

@@ -19,7 +19,8 @@ def overrides(stock: dict) -> dict:
     return changed
 
 
-FAST_SESSION_MIDDLEWARE = "fastpath.sessions.PrefetchingSessionMiddleware"
+# The session's GET sent early under WSGI; under ASGI, no hop of its own (fastpath/asgi.py).
+FAST_SESSION_MIDDLEWARE = "fastpath.asgi.InLoopSessionMiddleware"
 # The snapshot user (fastpath.sessions.SnapshotAuthenticationMiddleware), its hooks run in
 # the event loop under ASGI (fastpath/asgi.py).
 FAST_AUTH_MIDDLEWARE = "fastpath.asgi.InLoopAuthenticationMiddleware"

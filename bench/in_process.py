@@ -64,6 +64,7 @@ class InProcess:
             session_data=data, budget_s=budget, redis_available=redis_available
         )
         costs["password_check"] = micro.password_costs(repeats=1 if c.quick else 3)
+        costs["thread_hop"] = micro.thread_hop_costs(hops=500 if c.quick else 5000)
         connections.close_all()
         self.progress.advance(micro_weight(c))
         return costs

@@ -3,10 +3,15 @@ Micro-costs, in process and timeit-style: what one operation costs without a ser
 
 JWT sign and verify go through simplejwt's ``TokenBackend`` (what the API uses, keys
 prepared once), session loads through Django's session stores, password checks through
-the configured hashers. Each figure is the median over repeats of a calibrated loop.
+the configured hashers. Each figure is the median over repeats of a calibrated loop. The
+thread hop runs in child processes, one held to a single CPU and one free to use them all.
 """
 
+import json
+import os
 import secrets
+import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -146,4 +151,50 @@ def password_costs(*, repeats: int) -> dict:
             if str(name) not in ("salt", "hash")
         }
         results[algorithm] = {**timing, "parameters": parameters}
+    return results
+
+
+# One hand-off from an event loop to a thread and back, as asgiref's sync_to_async makes
+# one (uvloop, a one-thread executor), in a child process of its own.
+THREAD_HOP_PROGRAM = """
+import asyncio, json, sys, time
+from concurrent.futures import ThreadPoolExecutor
+import uvloop
+hops = int(sys.argv[1])
+async def main():
+    loop, executor = asyncio.get_running_loop(), ThreadPoolExecutor(max_workers=1)
+    call = int
+    for _ in range(hops // 10):
+        await loop.run_in_executor(executor, call)
+    rounds = []
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(hops):
+            await loop.run_in_executor(executor, call)
+        rounds.append((time.perf_counter() - started) / hops * 1e6)
+    print(json.dumps(sorted(rounds)))
+uvloop.run(main())
+"""
+
+
+def thread_hop_costs(*, hops: int) -> dict:
+    """
+    Return the time of one event-loop-to-thread hop with the process on one CPU and with
+    it free to use every CPU: what each ``sync_to_async`` costs a uvicorn worker, pinned
+    or not (bench.server.UvicornServer's ``pin_workers``).
+    """
+    cpus = sorted(os.sched_getaffinity(0))
+    results = {}
+    for name, allowed in (("one CPU", cpus[:1]), ("any CPU", cpus)):
+        done = subprocess.run(
+            [sys.executable, "-c", THREAD_HOP_PROGRAM, str(hops)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+            preexec_fn=lambda allowed=allowed: os.sched_setaffinity(0, allowed),  # noqa: PLW1509
+        )
+        rounds = json.loads(done.stdout)
+        results[name] = {"median_us": median(rounds), "min_us": min(rounds), "loops": hops}
+    results["cpus"] = len(cpus)
     return results

@@ -25,6 +25,9 @@ class RunConfig:
     connections: int = 8
     threads: int = 2
     workers: int = 2
+    # Each uvicorn worker on a CPU of its own (bench.server.UvicornServer); gunicorn's
+    # sync workers are left to the scheduler, having no threads to hand work to.
+    pin_asgi_workers: bool = True
     mode_names: list[str] = field(default_factory=list)
     floors_only: bool = False
     asymmetric_algorithm: str = "RS256"

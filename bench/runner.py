@@ -284,7 +284,11 @@ class Runner:
             "connections": c.connections,
             "threads": c.threads,
             "server": f"gunicorn, {c.workers} sync workers, 127.0.0.1",
-            "asgi_server": f"uvicorn, {c.workers} workers (uvloop, httptools), 127.0.0.1",
+            "asgi_server": (
+                f"uvicorn, {c.workers} workers (uvloop, httptools)"
+                f"{', one CPU each' if c.pin_asgi_workers else ''}, 127.0.0.1"
+            ),
+            "pin_asgi_workers": c.pin_asgi_workers,
             "workers": c.workers,
             "duration_s": c.duration_s,
             "rounds": c.rounds,

@@ -8,7 +8,9 @@ and count the calls of chosen requests in the workers themselves. uvicorn has no
 hooks: its rows are measured the same way but not counted.
 """
 
+import contextlib
 import json
+import os
 import shutil
 import signal
 import sys
@@ -153,12 +155,41 @@ class GunicornServer(BenchServerBlock, Gunicorn):
             self.run_dir = None
 
 
+def worker_pids(supervisor_pid: int) -> list[int]:
+    """The pids of the worker processes uvicorn's supervisor has spawned (multiprocessing)."""
+    pids = []
+    children = Path(f"/proc/{supervisor_pid}/task/{supervisor_pid}/children")
+    for pid in children.read_text().split():
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:
+            continue
+        # Not multiprocessing's resource tracker, the supervisor's other child.
+        if b"spawn_main" in command:
+            pids.append(int(pid))
+    return sorted(pids)
+
+
+def pin_to_cpu(pid: int, cpu: int) -> None:
+    """Run every thread of ``pid`` on ``cpu``; threads it starts later inherit that."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+            os.sched_setaffinity(int(task.name), {cpu})
+
+
 class UvicornServer(BenchServerBlock, Server):
     """
     uvicorn serving the site's ASGI application (``config.asgi``) with ``workers`` worker
     processes, uvloop and httptools, no access log; the same context-manager protocol as
     GunicornServer. Ready once it answers; the warm-up that precedes every measurement
     reaches every worker.
+
+    With ``pin_workers`` each worker process runs on one CPU of its own, as ``taskset``
+    or systemd's ``CPUAffinity=`` would place it. A worker hands each request's sync code
+    to a thread and waits for it in the event loop, several times a request; the two share
+    one GIL, so a second core gains them nothing, and on this 2-vCPU virtual machine a
+    hand-off between two CPUs costs about four times one on the same CPU (measured by
+    ``bench.micro``'s thread hop: the guide's ASGI section).
     """
 
     program = "uvicorn"
@@ -173,6 +204,7 @@ class UvicornServer(BenchServerBlock, Server):
         ready_path: str = "/healthz",
         start_timeout: float = 30.0,
         settings_module: str = BENCH_SETTINGS,
+        pin_workers: bool = False,
     ):
         super().__init__(
             log_path=log_path,
@@ -182,6 +214,7 @@ class UvicornServer(BenchServerBlock, Server):
             **bench_server_options(env, settings_module),
         )
         self.workers = workers
+        self.pin_workers = pin_workers
 
     def command(self) -> list[str]:
         return [
@@ -202,10 +235,24 @@ class UvicornServer(BenchServerBlock, Server):
     def start(self) -> None:
         super().start()
         try:
+            if self.pin_workers:
+                self._pin_workers()
             self.wait_until_serving()
         except BaseException:
             self.stop(wait=True)
             raise
+
+    def _pin_workers(self, timeout: float = 10.0) -> None:
+        # As soon as the supervisor has spawned them: the threads a worker starts later
+        # (Django's, the fast path's) inherit its CPU.
+        cpus = sorted(os.sched_getaffinity(0))
+        deadline = time.monotonic() + timeout
+        while len(pids := worker_pids(self.process.pid)) < self.workers:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError(f"uvicorn started {len(pids)} of {self.workers} workers")
+            time.sleep(0.01)
+        for number, pid in enumerate(pids):
+            pin_to_cpu(pid, cpus[number % len(cpus)])
 
     def count(self, path: str, headers: dict[str, str] | None, requests: int) -> dict:
         raise CountError("calls are counted by gunicorn's request hooks, which uvicorn has not")

@@ -147,8 +147,9 @@ class UnderLoad:
 
     def server(self, env: dict[str, str], name: str, kind: str = "gunicorn") -> GunicornServer:
         """A server that is only signalled to stop on leaving ``with``; see ``wait_stopped``."""
+        options = {"pin_workers": self.config.pin_asgi_workers} if kind == "uvicorn" else {}
         server = SERVERS[kind](
-            env=env, workers=self.config.workers, log_path=self.logs_dir / f"{name}.log"
+            env=env, workers=self.config.workers, log_path=self.logs_dir / f"{name}.log", **options
         )
         server.wait_on_exit = False
         self.stopping.append(server)

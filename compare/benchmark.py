@@ -237,6 +237,11 @@ def _micro(micro: dict) -> list[Cost]:
             f"{k} {v}" for k, v in parameters.items() if k not in ("algorithm", "variety")
         )
         costs.append(Cost(f"password check, {algorithm}", timing.get("median_us"), detail))
+    hop = micro.get("thread_hop") or {}
+    for where in ("one CPU", "any CPU"):
+        if isinstance(hop.get(where), dict):
+            detail = "event loop to a thread and back (each sync_to_async under uvicorn)"
+            costs.append(Cost(f"thread hop, process on {where}", hop[where]["median_us"], detail))
     return costs
 
 

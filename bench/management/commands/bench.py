@@ -111,6 +111,11 @@ class Command(BaseCommand):
             "--output-dir", type=Path, default=RESULTS_DIR, help="where to write the results"
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--no-pin-asgi-workers",
+            action="store_true",
+            help="leave uvicorn's workers to the scheduler instead of one CPU each",
+        )
 
     def handle(self, *args, **options):
         if options["list_modes"]:
@@ -145,6 +150,7 @@ class Command(BaseCommand):
             "flush_scale_db": options["flush_scale_db"],
             "python_loadgen": options["python_loadgen"],
             "progress": not options["no_progress"],
+            "pin_asgi_workers": not options["no_pin_asgi_workers"],
         }
         for option, name in (
             ("duration", "duration_s"),

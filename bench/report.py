@@ -234,6 +234,13 @@ def format_micro(micro: dict) -> str:
             f"  password check, {algorithm:<14} {timing['median_us'] / 1000:8.1f} ms"
             f"   ({parameters})"
         )
+    hop = micro.get("thread_hop") or {}
+    for where in ("one CPU", "any CPU"):
+        if isinstance(hop.get(where), dict):
+            lines.append(
+                f"  thread hop, process on {where:<7} {hop[where]['median_us']:8.1f} us"
+                "   (event loop to a thread and back: each sync_to_async under uvicorn)"
+            )
     return "\n".join(lines)
 
 

@@ -188,7 +188,7 @@ class UvicornServer(BenchServerBlock, Server):
     or systemd's ``CPUAffinity=`` would place it. A worker hands each request's sync code
     to a thread and waits for it in the event loop, several times a request; the two share
     one GIL, so a second core gains them nothing, and on this 2-vCPU virtual machine a
-    hand-off between two CPUs costs about four times one on the same CPU (measured by
+    hand-off between two CPUs costs about five times one on the same CPU (measured by
     ``bench.micro``'s thread hop: the guide's ASGI section).
     """
 

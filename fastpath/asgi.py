@@ -22,6 +22,7 @@ Each class is Django's (or the fast path's) own, subclassed, so under WSGI nothi
 """
 
 import asyncio
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import django
@@ -30,12 +31,19 @@ from django.conf import settings
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.handlers.asgi import ASGIHandler
+from django.db import connections
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.csrf import CsrfViewMiddleware
 from django.middleware.security import SecurityMiddleware
 
 from .sessions import PrefetchingSessionMiddleware, SnapshotAuthenticationMiddleware
+
+
+def _unread_session(request) -> bool:
+    """Whether the request has a session nobody has loaded yet (touching it would load it)."""
+    session = getattr(request, "session", None)
+    return session is not None and not hasattr(session, "_session_cache")
 
 
 class InLoopMixin:
@@ -114,12 +122,33 @@ class InLoopCsrfViewMiddleware(InLoopMixin, CsrfViewMiddleware):
 class InLoopAuthenticationMiddleware(InLoopMixin, SnapshotAuthenticationMiddleware):
     """
     The snapshot user (fastpath.sessions): ``request.user`` is lazy, resolved by the view in
-    its thread; after the view the snapshot is compared with the user already loaded.
+    its thread; after the view the snapshot is compared with the user already loaded, in
+    the loop when the session is loaded too. A user the session did not give (an API
+    token's, on a request that also carries a session cookie) leaves the session unread:
+    comparing then loads it, I/O that goes to the request's thread.
     """
+
+    async def __acall__(self, request):
+        self.process_request(request)
+        response = await self.get_response(request)
+        if self._loaded_user(request) is not None and _unread_session(request):
+            return await sync_to_async(self.process_response)(request, response)
+        return self.process_response(request, response)
 
 
 class InLoopMessageMiddleware(InLoopMixin, MessageMiddleware):
-    pass
+    """
+    After the view, new messages go to the cookie, and what does not fit to the session:
+    writing to a session nobody has loaded loads it, I/O that goes to the request's thread.
+    """
+
+    async def __acall__(self, request):
+        self.process_request(request)
+        response = await self.get_response(request)
+        added = getattr(getattr(request, "_messages", None), "added_new", False)
+        if added and _unread_session(request):
+            return await sync_to_async(self.process_response)(request, response)
+        return self.process_response(request, response)
 
 
 class InLoopXFrameOptionsMiddleware(InLoopMixin, XFrameOptionsMiddleware):
@@ -138,13 +167,16 @@ class PooledThreadsASGIHandler(ASGIHandler):
     requests. Here each request still has a thread to itself for as long as it runs, the
     same guarantee, but the thread is one of ``threads`` kept for the life of the process
     (asgiref's ``ThreadSensitiveContext(executor=...)``, whose caller owns the executor).
-    A request that finds them all busy waits for one, as under gunicorn's gthread worker.
+    A request that finds every kept thread taken (a burst, slow uploads or answers,
+    streaming views) gets a new one, as stock would make: no request waits for a thread.
+    Up to ``threads`` idle ones are kept; one more is closed when its request ends.
 
     What it also changes: each thread keeps its database connection across requests, so
     ``CONN_MAX_AGE`` and ``CONN_HEALTH_CHECKS`` work as under WSGI (stock ASGI opens a new
-    connection for every request that queries), and a worker holds at most ``threads``
-    connections. Django's request_started and request_finished receivers, which close
-    connections past their age or in error, run on the request's thread, as stock.
+    connection for every request that queries); a worker keeps at most ``threads`` idle,
+    and holds one per request in flight beyond them. Django's request_started
+    and request_finished receivers, which close connections past their age or in error,
+    run on the request's thread, as stock.
     """
 
     def __init__(self, threads: int):
@@ -152,32 +184,52 @@ class PooledThreadsASGIHandler(ASGIHandler):
         if threads < 1:
             raise ValueError("threads must be at least 1")
         self.threads = threads
-        self._idle: asyncio.Queue | None = None
-
-    def _executors(self) -> asyncio.Queue:
-        # Made on the first request, in the event loop that serves them.
-        if self._idle is None:
-            self._idle = asyncio.Queue()
-            for number in range(self.threads):
-                self._idle.put_nowait(
-                    ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"request-{number}")
-                )
-        return self._idle
+        # Idle threads (one-thread executors), the most recently used last. Only touched
+        # in the event loop.
+        self._idle: deque[ThreadPoolExecutor] = deque()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
-            # Django's own refusal (it serves HTTP only).
+            # Django's own refusal of other scopes.
             return await super().__call__(scope, receive, send)
-        idle = self._executors()
-        executor = await idle.get()
+        executor = self._take()
+        finished = False
         try:
             async with ThreadSensitiveContext(executor=executor):
                 await self.handle(scope, receive, send)
+            finished = True
         finally:
-            idle.put_nowait(executor)
+            if finished:
+                # handle() ends with the response's close on this thread: it is idle.
+                self._give_back(executor)
+            else:
+                self._give_back_when_idle(executor)
+
+    def _take(self) -> ThreadPoolExecutor:
+        if self._idle:
+            return self._idle.pop()
+        # Every kept thread is taken (a burst, slow uploads or answers, streaming): a new
+        # one, as stock would make. No request waits for a thread.
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
+
+    def _give_back(self, executor: ThreadPoolExecutor) -> None:
+        if len(self._idle) < self.threads:
+            self._idle.append(executor)
+            return
+        # One more than the worker keeps: close its database connections on its own
+        # thread (they are per thread), then let the thread end.
+        executor.submit(connections.close_all)
+        executor.shutdown(wait=False)
+
+    def _give_back_when_idle(self, executor: ThreadPoolExecutor) -> None:
+        # Cancelled or failed: the request's sync code may still be running on the thread.
+        # Give the thread back once it has finished, so no request waits behind another.
+        loop = asyncio.get_running_loop()
+        done = executor.submit(int)
+        done.add_done_callback(lambda _: loop.call_soon_threadsafe(self._give_back, executor))
 
 
 def get_asgi_application(threads: int | None = None) -> PooledThreadsASGIHandler:
     """Like ``django.core.asgi.get_asgi_application``, with ``settings.ASGI_THREADS``."""
     django.setup(set_prefix=False)
-    return PooledThreadsASGIHandler(threads or settings.ASGI_THREADS)
+    return PooledThreadsASGIHandler(settings.ASGI_THREADS if threads is None else threads)

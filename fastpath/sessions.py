@@ -143,13 +143,19 @@ class SnapshotAuthenticationMiddleware(AuthenticationMiddleware):
         request.user = SimpleLazyObject(lambda: _get_user(request))
         request.auser = partial(_auser, request)
 
-    def process_response(self, request, response):
+    @staticmethod
+    def _loaded_user(request) -> User | None:
+        # The user this request loaded (the session's, or an API token's), if any.
         user = request.__dict__.get("user")
         if isinstance(user, SimpleLazyObject):
             user = None if user._wrapped is empty else user._wrapped
+        return user if isinstance(user, User) else None
+
+    def process_response(self, request, response):
+        user = self._loaded_user(request)
         session = getattr(request, "session", None)
         if (
-            isinstance(user, User)
+            user is not None
             and session is not None
             and str(session.get(SESSION_KEY)) == str(user.pk)
         ):

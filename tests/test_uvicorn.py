@@ -116,7 +116,9 @@ def test_uvicorn_workers_on_the_fast_path_keep_their_database_connections(tmp_pa
     database_url = urlunsplit(parts._replace(path=f"{parts.path}_uvicorn"))
     database = urlsplit(database_url).path.lstrip("/")
     database_create(database_url, fresh=True)
-    threads = 3
+    # As many as the load can have in flight on one worker: each client's request, and
+    # its next one, which can arrive while the first is still closing.
+    threads = 2 * CLIENTS
     try:
         env = _site_env(database_url, TEST_REDIS_URL, ASGI_THREADS=str(threads))
         with UvicornServer(env=env, workers=WORKERS, log_path=tmp_path / "uvicorn.log") as server:

@@ -186,9 +186,9 @@ else:
 # Off by default: the site runs Django's and simplejwt's own pieces. AUTH_FAST_PATH=1 swaps
 # in the project's speed work (fastpath/, docs/fast-path.md); the benchmark measures both.
 AUTH_FAST_PATH = env.bool("AUTH_FAST_PATH", default=False)
-# Under ASGI with the fast path, each worker process runs requests' sync code on this many
-# threads, kept for its life (fastpath.asgi.PooledThreadsASGIHandler); stock Django makes a
-# thread for every request. Also the most database connections a worker holds.
+# Under ASGI with the fast path, each worker process keeps up to this many idle threads
+# (each with its database connection) for requests' sync code, making more in a burst
+# (fastpath.asgi.PooledThreadsASGIHandler); stock Django makes a thread for every request.
 ASGI_THREADS = env.int("ASGI_THREADS", default=8)
 
 # --- Sessions -------------------------------------------------------------------------

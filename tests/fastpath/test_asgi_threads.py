@@ -6,11 +6,13 @@ query made in the event loop, where it would stall every other request of the wo
 """
 
 import asyncio
+import contextvars
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from django.test import Client
 from django.urls import reverse
 from redis.connection import AbstractConnection
@@ -61,19 +63,29 @@ async def _get(app, path: str, cookie: str | None = None) -> tuple[int, bytes]:
     return sent[0]["status"], body
 
 
+REQUEST = contextvars.ContextVar("request", default=None)
+
+
 class CountingExecutor(ThreadPoolExecutor):
-    """One thread, as the handler's; remembers the thread that ran each call."""
+    """One thread, as the handler's; remembers which request's call ran on which thread."""
 
     def __init__(self, record):
         super().__init__(max_workers=1)
         self.record = record
 
     def submit(self, fn, /, *args, **kwargs):
+        request = REQUEST.get()  # submitted from the request's task, in the loop
+
         def recorded():
-            self.record.append(threading.get_ident())
+            self.record.append((request, threading.get_ident()))
             return fn(*args, **kwargs)
 
         return super().submit(recorded)
+
+
+async def _numbered_get(app, number: int, path: str, cookie: str | None = None):
+    REQUEST.set(number)
+    return await _get(app, path, cookie)
 
 
 @pytest.fixture
@@ -92,12 +104,29 @@ def signed_in_cookie(fast_path, transactional_db, redis_sessions, password):
     return user, browser.cookies[settings.SESSION_COOKIE_NAME].value
 
 
+_made: list[PooledThreadsASGIHandler] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_kept_threads():
+    # Each kept thread holds a database connection (CONN_MAX_AGE): close them after the
+    # test, so none outlives the test database.
+    yield
+    while _made:
+        for executor in list(_made.pop()._idle):
+            executor.submit(connections.close_all).result()
+            executor.shutdown()
+
+
+def _pooled(threads: int) -> PooledThreadsASGIHandler:
+    handler = PooledThreadsASGIHandler(threads=threads)
+    _made.append(handler)
+    return handler
+
+
 def _handler(record) -> PooledThreadsASGIHandler:
-    handler = PooledThreadsASGIHandler(threads=THREADS)
-    idle = asyncio.Queue()
-    for _ in range(THREADS):
-        idle.put_nowait(CountingExecutor(record))
-    handler._idle = idle
+    handler = _pooled(THREADS)
+    handler._idle.extend(CountingExecutor(record) for _ in range(THREADS))
     return handler
 
 
@@ -116,28 +145,81 @@ def test_a_signed_in_page_that_changes_nothing_is_three_thread_hops(signed_in_co
     # Django's request_started receivers, the view (which loads the session and builds
     # the user), and the response's close (request_finished): no middleware hop.
     assert len(hops) == 3, hops
-    assert len(set(hops)) == 1
+    assert len({thread for _, thread in hops}) == 1
 
 
 def test_each_request_keeps_one_thread_and_the_threads_are_reused(signed_in_cookie):
+    _, cookie = signed_in_cookie
+    hops = []
+
+    async def main():
+        app = _handler(hops)
+        for batch in range(8):
+            answers = await asyncio.gather(
+                *(
+                    _numbered_get(app, batch * THREADS + n, reverse("accounts:me"), cookie)
+                    for n in range(THREADS)
+                )
+            )
+            assert [status for status, _ in answers] == [200] * THREADS
+
+    asyncio.run(main())
+    threads_of = {}
+    for request, thread in hops:
+        threads_of.setdefault(request, set()).add(thread)
+    # 24 requests, 3 at a time: each on one thread, all on the 3 the handler keeps
+    # (stock Django's ASGIHandler would have started 24).
+    assert len(threads_of) == 8 * THREADS
+    assert all(len(threads) == 1 for threads in threads_of.values())
+    assert len({thread for _, thread in hops}) == THREADS
+
+
+def test_requests_beyond_the_kept_threads_get_new_ones_and_only_the_kept_stay(signed_in_cookie):
+    # A burst, slow uploads, long answers or streaming hold a kept thread for the whole
+    # request: the next requests get new threads, as stock would make, never a wait.
     _, cookie = signed_in_cookie
     hops = []
     concurrent = 8
 
     async def main():
         app = _handler(hops)
-        for _ in range(3):
-            answers = await asyncio.gather(
-                *(_get(app, reverse("accounts:me"), cookie) for _ in range(concurrent))
-            )
-            assert [status for status, _ in answers] == [200] * concurrent
+        answers = await asyncio.gather(
+            *(_numbered_get(app, n, reverse("accounts:me"), cookie) for n in range(concurrent))
+        )
+        return app, [status for status, _ in answers]
 
-    asyncio.run(main())
-    threads = set(hops)
-    # 24 requests, 8 at a time, on the 3 threads the handler keeps: stock Django's
-    # ASGIHandler would have started 24.
-    assert len(threads) == THREADS
-    assert len(hops) == 3 * concurrent * 3
+    app, statuses = asyncio.run(main())
+    assert statuses == [200] * concurrent
+    on_kept_threads = {request for request, _ in hops}
+    assert 0 < len(on_kept_threads) < concurrent
+    assert len(app._idle) == THREADS
+
+
+def test_a_failed_request_gives_its_thread_back_once_the_thread_is_idle(fast_path):
+    busy = threading.Event()
+
+    async def main():
+        app = _pooled(1)
+        kept = ThreadPoolExecutor(max_workers=1)
+        app._idle.append(kept)
+
+        async def failing(scope, receive, send):
+            # The request's sync code is still running on its thread when it fails.
+            asyncio.get_running_loop().run_in_executor(kept, busy.wait, 2)
+            raise RuntimeError("the view failed")
+
+        app.handle = failing
+        with pytest.raises(RuntimeError, match="the view failed"):
+            await app(_scope("/healthz", None), None, None)
+        given_back_early = len(app._idle)
+        busy.set()
+        for _ in range(100):
+            if app._idle:
+                break
+            await asyncio.sleep(0.01)
+        return given_back_early, list(app._idle) == [kept]
+
+    assert asyncio.run(main()) == (0, True)
 
 
 def test_no_redis_command_is_sent_from_the_event_loop(signed_in_cookie, monkeypatch):
@@ -153,7 +235,7 @@ def test_no_redis_command_is_sent_from_the_event_loop(signed_in_cookie, monkeypa
     monkeypatch.setattr(AbstractConnection, "send_packed_command", recording)
 
     async def main():
-        app = PooledThreadsASGIHandler(threads=THREADS)
+        app = _pooled(THREADS)
         for path in (reverse("accounts:me"), reverse("shop:catalog")):
             for _ in range(3):
                 status, _ = await _get(app, path, cookie)

@@ -4,13 +4,19 @@ path: every middleware runs in async mode, so Django adds no thread switch betwe
 the authenticated paths answer as they do under WSGI, through Django's AsyncClient.
 """
 
+import secrets
+from importlib import import_module
+
 import pytest
 from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponse
 from django.test import AsyncClient
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.module_loading import import_string
 
+from config.urls import urlpatterns as root_urlpatterns
 from tests.support.factories import UserFactory
 
 pytestmark = [pytest.mark.both_paths]
@@ -21,12 +27,12 @@ async def _view(request):
 
 
 def test_every_middleware_runs_in_async_mode_under_asgi():
-    for path in settings.MIDDLEWARE:
-        middleware = import_string(path)
-        assert getattr(middleware, "async_capable", False), path
+    for dotted in settings.MIDDLEWARE:
+        middleware = import_string(dotted)
+        assert getattr(middleware, "async_capable", False), dotted
         # What Django looks at to decide whether to adapt it: a coroutine function, given
         # an async next step.
-        assert iscoroutinefunction(middleware(_view)), path
+        assert iscoroutinefunction(middleware(_view)), dotted
 
 
 @pytest.fixture
@@ -119,3 +125,33 @@ def test_a_malformed_session_cookie_is_deleted_under_asgi(db):
 
     assert answer.status_code == 200
     assert answer.cookies[settings.SESSION_COOKIE_NAME].value == ""
+
+
+def _many_messages(request):
+    # More than the messages cookie holds (2 KB, compressed: so text that does not
+    # compress): the rest goes to the session, which this view never reads.
+    for _ in range(60):
+        messages.info(request, secrets.token_hex(60))
+    return HttpResponse("ok")
+
+
+urlpatterns = [path("many-messages/", _many_messages), *root_urlpatterns]
+
+
+@pytest.mark.urls(__name__)
+def test_messages_that_overflow_into_an_unread_session_are_kept_under_asgi(db):
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    visitor = store_class()
+    visitor["seen"] = True  # a visitor with a session: writing to it loads it first
+    visitor.save()
+    client = AsyncClient()
+    client.cookies[settings.SESSION_COOKIE_NAME] = visitor.session_key
+
+    answer = _get(client, "/many-messages/")
+
+    assert answer.status_code == 200
+    # The overflow was written to the session, saved, and its cookie set.
+    key = answer.cookies[settings.SESSION_COOKIE_NAME].value
+    store = store_class(session_key=key)
+    assert store["seen"] is True
+    assert len(store["_messages"]) > 0

@@ -1,7 +1,7 @@
 """
 ASGI entry point: Django's own handler, or with ``AUTH_FAST_PATH=1`` the fast path's, which
-runs each request's sync code on a thread kept for the process's life instead of one made
-per request (fastpath.asgi.PooledThreadsASGIHandler, docs/fast-path.md).
+runs each request's sync code on a thread the worker keeps instead of one made per
+request (fastpath.asgi.PooledThreadsASGIHandler, docs/fast-path.md).
 """
 
 import os
@@ -10,6 +10,8 @@ import django
 from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# Before the import below: fastpath.asgi imports models (get_asgi_application's own setup
+# call then finds the apps loaded).
 django.setup(set_prefix=False)
 
 if settings.AUTH_FAST_PATH:

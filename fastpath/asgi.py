@@ -49,8 +49,10 @@ def _unread_session(request) -> bool:
 class InLoopMixin:
     """
     Run ``process_request``, ``process_response`` and ``process_view`` in the event loop
-    under ASGI. Django adapts a sync ``process_view`` with ``sync_to_async`` when it builds
-    the chain; given a coroutine function it leaves it alone.
+    under ASGI; ``process_response`` in the request's thread when ``_response_does_io``
+    says it would do I/O for this request. Django adapts a sync ``process_view`` with
+    ``sync_to_async`` when it builds the chain; given a coroutine function it leaves it
+    alone.
     """
 
     def __init__(self, get_response):
@@ -69,11 +71,17 @@ class InLoopMixin:
             response = self.process_request(request)
         response = response or await self.get_response(request)
         if hasattr(self, "process_response"):
+            if self._response_does_io(request):
+                return await sync_to_async(self.process_response)(request, response)
             response = self.process_response(request, response)
         return response
 
+    def _response_does_io(self, request) -> bool:
+        """Whether ``process_response`` would do I/O for this request (then: a thread)."""
+        return False
 
-class InLoopSessionMiddleware(PrefetchingSessionMiddleware):
+
+class InLoopSessionMiddleware(InLoopMixin, PrefetchingSessionMiddleware):
     """
     ``PrefetchingSessionMiddleware`` under ASGI with no thread hop of its own, unless the
     session is to be saved.
@@ -86,17 +94,13 @@ class InLoopSessionMiddleware(PrefetchingSessionMiddleware):
     it goes to the request's thread. Under WSGI nothing changes.
     """
 
-    async def __acall__(self, request):
-        SessionMiddleware.process_request(self, request)
-        response = await self.get_response(request)
-        if self._writes(request):
-            return await sync_to_async(self.process_response)(request, response)
-        return self.process_response(request, response)
+    def process_request(self, request):
+        if self.async_mode:
+            return SessionMiddleware.process_request(self, request)
+        return super().process_request(request)
 
-    @staticmethod
-    def _writes(request) -> bool:
-        # When SessionMiddleware.process_response does I/O: a save, or (had anything
-        # prefetched) reading the answer of a GET nobody asked for.
+    def _response_does_io(self, request) -> bool:
+        # A save, or (had anything prefetched) reading the answer of a GET nobody asked for.
         session = getattr(request, "session", None)
         if session is None:
             return False
@@ -128,12 +132,8 @@ class InLoopAuthenticationMiddleware(InLoopMixin, SnapshotAuthenticationMiddlewa
     comparing then loads it, I/O that goes to the request's thread.
     """
 
-    async def __acall__(self, request):
-        self.process_request(request)
-        response = await self.get_response(request)
-        if self._loaded_user(request) is not None and _unread_session(request):
-            return await sync_to_async(self.process_response)(request, response)
-        return self.process_response(request, response)
+    def _response_does_io(self, request) -> bool:
+        return self._loaded_user(request) is not None and _unread_session(request)
 
 
 class InLoopMessageMiddleware(InLoopMixin, MessageMiddleware):
@@ -142,13 +142,9 @@ class InLoopMessageMiddleware(InLoopMixin, MessageMiddleware):
     writing to a session nobody has loaded loads it, I/O that goes to the request's thread.
     """
 
-    async def __acall__(self, request):
-        self.process_request(request)
-        response = await self.get_response(request)
+    def _response_does_io(self, request) -> bool:
         added = getattr(getattr(request, "_messages", None), "added_new", False)
-        if added and _unread_session(request):
-            return await sync_to_async(self.process_response)(request, response)
-        return self.process_response(request, response)
+        return added and _unread_session(request)
 
 
 class InLoopXFrameOptionsMiddleware(InLoopMixin, XFrameOptionsMiddleware):

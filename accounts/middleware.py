@@ -17,7 +17,6 @@ these beside them; each can be removed without breaking the others:
 
 import re
 import sys
-from functools import partial
 from importlib import import_module
 
 from asgiref.sync import sync_to_async
@@ -175,10 +174,17 @@ class SignInMiddleware(RunsInBothModes):
         if not hasattr(request, "user"):
             raise ImproperlyConfigured("SignInMiddleware needs AuthenticationMiddleware before it.")
         authenticated = request.user
-        request.user = SimpleLazyObject(
+        user = SimpleLazyObject(
             lambda: sessions.session_user(request, lambda: _resolved(authenticated))
         )
-        request.auser = partial(sync_to_async(_resolved), request.user)
+        request.user = user
+
+        # A coroutine function, as Django's own request.auser is: the adapter to a thread is
+        # made when a view awaits it, not on every request.
+        async def auser():
+            return await sync_to_async(_resolved)(user)
+
+        request.auser = auser
         request._indexed_session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
 
     def sync_call(self, request):

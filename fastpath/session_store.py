@@ -137,8 +137,10 @@ class SessionStore(OutageAwareCacheStore):
         try:
             # Connected through the connection's own connect(): a Sentinel-managed one asks
             # the Sentinels where the primary is there (send_packed_command alone would
-            # dial the service name as a host). A no-op once connected.
-            connection.connect()
+            # dial the service name as a host). Not called once connected: even as a no-op
+            # it goes through redis-py's retry wrapper.
+            if connection._sock is None:
+                connection.connect()
             connection.send_packed_command(
                 connection.pack_command("GET", client.make_key(self.cache_key)),
                 check_health=False,

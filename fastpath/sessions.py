@@ -35,6 +35,7 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.middleware import SessionMiddleware
+from django.core.exceptions import ImproperlyConfigured
 from django.db import router
 from django.utils.functional import SimpleLazyObject, empty
 
@@ -84,6 +85,13 @@ def _snapshot(user: User) -> dict[str, Any]:
 def _snapshot_field_order() -> tuple[str, ...]:
     # from_db() expects the values in the model's field order.
     return tuple(f.attname for f in User._meta.concrete_fields if f.attname in SNAPSHOT_FIELDS)
+
+
+def _unchanged_since(user: User, snapshot: dict[str, Any]) -> bool:
+    # A user built from this snapshot holds the very objects it was built from, until
+    # something assigns a field: an identity test per field, no comparison of values.
+    loaded = user.__dict__
+    return all(name in snapshot and loaded.get(name) is snapshot[name] for name in SNAPSHOT_FIELDS)
 
 
 def _user_from_snapshot(snapshot: dict[str, Any]) -> User | None:
@@ -139,7 +147,12 @@ class SnapshotAuthenticationMiddleware(AuthenticationMiddleware):
     """
 
     def process_request(self, request):
-        super().process_request(request)
+        # Not super().process_request(): the lazy user and auser it makes would be replaced
+        # at once. Its one check is kept.
+        if not hasattr(request, "session"):
+            raise ImproperlyConfigured(
+                "SnapshotAuthenticationMiddleware requires the session middleware before it."
+            )
         request.user = SimpleLazyObject(lambda: _get_user(request))
         request.auser = partial(_auser, request)
 
@@ -160,6 +173,8 @@ class SnapshotAuthenticationMiddleware(AuthenticationMiddleware):
             and str(session.get(SESSION_KEY)) == str(user.pk)
         ):
             old = session.get(SNAPSHOT_KEY) or {}
+            if _unchanged_since(user, old):
+                return response
             fresh = _snapshot(user)
             if {k: v for k, v in old.items() if k != "at"} != fresh:
                 session[SNAPSHOT_KEY] = {**fresh, "at": old.get("at", int(time.time()))}

@@ -3,11 +3,15 @@ The fast path's storefront pieces (fastpath/sessions.py, fastpath/session_store.
 user snapshot, and the session's GET sent early on a connection of its own.
 """
 
+from importlib import import_module
+
 import pytest
 import redis
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.db.models.signals import post_init
-from django.test import Client
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from accounts import sessions
@@ -227,3 +231,28 @@ def test_a_session_is_read_back_as_django_redis_wrote_it_whatever_the_compressor
     read = SessionStore(written.session_key)
     assert read.load() == {"note": "x" * 2000, "nested": {"a": [1, 2]}}
     read.delete()
+
+
+def test_after_the_view_the_snapshot_follows_the_users_fields_and_only_when_they_changed(
+    client, user, password
+):
+    sign_in(client, user, password)
+    assert me(client).status_code == 200  # the snapshot is in the session now
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key(client))
+
+    def one_request(view_changes):
+        request = RequestFactory().get("/")
+        request.session = store
+        middleware = fast_sessions.SnapshotAuthenticationMiddleware(lambda r: HttpResponse())
+        middleware.process_request(request)
+        assert request.user.is_authenticated  # built from the snapshot
+        view_changes(request.user)
+        middleware.process_response(request, HttpResponse())
+        return store.modified
+
+    # Nothing assigned, or a field set to an equal value: the session is not written.
+    assert not one_request(lambda u: None)
+    assert not one_request(lambda u: setattr(u, "first_name", "".join(user.first_name)))
+    # A field the view changed is what the next request's user shows.
+    assert one_request(lambda u: setattr(u, "first_name", "Renamed"))
+    assert store[fast_sessions.SNAPSHOT_KEY]["first_name"] == "Renamed"

@@ -7,7 +7,7 @@ rows per sign-in).
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connections
 
-from . import micro, scale
+from . import layers, micro, scale
 from .modes import DEMO_CREDENTIALS
 from .run_config import RunConfig
 from .transport import WsgiTransport
@@ -15,7 +15,7 @@ from .transport import WsgiTransport
 
 def micro_weight(config: RunConfig) -> float:
     """Expected seconds of the micro-costs."""
-    return 4.0 if config.quick else 12.0
+    return 5.0 if config.quick else 20.0
 
 
 def redis_scale_weight(config: RunConfig) -> float:
@@ -65,6 +65,11 @@ class InProcess:
         )
         costs["password_check"] = micro.password_costs(repeats=1 if c.quick else 3)
         costs["thread_hop"] = micro.thread_hop_costs(hops=500 if c.quick else 5000)
+        if redis_available:
+            self.progress.step("micro-costs: a storefront request, layer by layer")
+            costs["layers"] = layers.layer_costs(
+                requests=300 if c.quick else 2000, rounds=2 if c.quick else 5
+            )
         connections.close_all()
         self.progress.advance(micro_weight(c))
         return costs

@@ -241,6 +241,25 @@ def format_micro(micro: dict) -> str:
                 f"  thread hop, process on {where:<7} {hop[where]['median_us']:8.1f} us"
                 "   (event loop to a thread and back: each sync_to_async under uvicorn)"
             )
+    if micro.get("layers"):
+        lines += ["", format_layers(micro["layers"])]
+    return "\n".join(lines)
+
+
+def format_layers(layers: dict) -> str:
+    """The storefront request layer by layer (bench.layers): one column per request."""
+    cases = list(layers["columns"])
+    width = max(len(row) for row in layers["rows"]) + 2
+    lines = [
+        "a storefront request, layer by layer (in process, fast path, session in Redis; "
+        "us per request, each layer without the layers inside it):",
+        "  " + " " * width + "".join(f"{case:>16}" for case in cases),
+    ]
+    for index, row in enumerate(layers["rows"]):
+        values = "".join(f"{layers['columns'][case]['rows'][index]:16.1f}" for case in cases)
+        lines.append(f"  {row:<{width}}{values}")
+    totals = "".join(f"{layers['columns'][case]['total_us']:16.1f}" for case in cases)
+    lines.append(f"  {'total':<{width}}{totals}")
     return "\n".join(lines)
 
 

@@ -242,6 +242,23 @@ def _micro(micro: dict) -> list[Cost]:
         if isinstance(hop.get(where), dict):
             detail = "event loop to a thread and back (each sync_to_async under uvicorn)"
             costs.append(Cost(f"thread hop, process on {where}", hop[where]["median_us"], detail))
+    columns = (micro.get("layers") or {}).get("columns") or {}
+    totals = {case: column.get("total_us") for case, column in columns.items()}
+    if None not in (totals.get(case) for case in ("floor", "round trip", "signed-in page")):
+        costs.append(
+            Cost(
+                "storefront request: the session's round trip, beyond the floor",
+                totals["round trip"] - totals["floor"],
+                "fast path, session in Redis, through Django's WSGI handler in process",
+            )
+        )
+        costs.append(
+            Cost(
+                "storefront request: the signed-in page, beyond the round trip",
+                totals["signed-in page"] - totals["round trip"],
+                "decoding the session, the sign-in rules, the user, private headers",
+            )
+        )
     return costs
 
 

@@ -1,7 +1,8 @@
 """
 ASGI entry point: Django's own handler, or with ``AUTH_FAST_PATH=1`` the fast path's, which
 runs each request's sync code on a thread the worker keeps instead of one made per
-request (fastpath.asgi.PooledThreadsASGIHandler, docs/fast-path.md).
+request (fastpath.asgi.PooledThreadsASGIHandler, docs/fast-path.md), and then freezes the
+objects the start made out of the garbage collector's way (fastpath/startup.py).
 """
 
 import os
@@ -20,3 +21,8 @@ else:
     from django.core.asgi import get_asgi_application
 
 application = get_asgi_application()
+
+if settings.AUTH_FAST_PATH:
+    from fastpath.startup import freeze_what_startup_made
+
+    freeze_what_startup_made()

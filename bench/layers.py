@@ -139,7 +139,12 @@ def layer_costs(*, requests: int, rounds: int, env: dict[str, str] | None = None
     database and Redis of ``env`` (this process's environment by default), where the demo
     customer must exist (``seed_demo``).
     """
-    env = {**(os.environ if env is None else env), **ENV}
+    from .under_load import MODE_VARIABLES
+
+    inherited = os.environ if env is None else env
+    # The modes' variables are this child's own, as for every server the run starts.
+    env = {name: value for name, value in inherited.items() if name not in MODE_VARIABLES}
+    env.update(ENV)
     done = subprocess.run(
         [sys.executable, "-m", "bench.layers", str(requests), str(rounds)],
         capture_output=True,

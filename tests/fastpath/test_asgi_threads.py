@@ -248,13 +248,18 @@ def test_no_redis_command_is_sent_from_the_event_loop(signed_in_cookie, monkeypa
 
 
 @pytest.mark.parametrize("fast", [False, True], ids=["stock", "fast"])
-def test_the_asgi_entry_point_pools_threads_only_on_the_fast_path(request, settings, fast):
+def test_the_asgi_entry_point_pools_threads_only_on_the_fast_path(
+    request, settings, monkeypatch, fast
+):
     import importlib
 
     from django.core.handlers.asgi import ASGIHandler
 
     import config.asgi
+    import fastpath.startup
 
+    # Not gc.freeze() in the test process: tests/fastpath/test_startup.py checks it in a child.
+    monkeypatch.setattr(fastpath.startup, "freeze_what_startup_made", lambda: 0)
     if fast:
         request.getfixturevalue("fast_path")
     settings.ASGI_THREADS = 2

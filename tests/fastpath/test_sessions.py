@@ -234,7 +234,7 @@ def test_a_session_is_read_back_as_django_redis_wrote_it_whatever_the_compressor
 
 
 def test_after_the_view_the_snapshot_follows_the_users_fields_and_only_when_they_changed(
-    client, user, password
+    client, user, password, monkeypatch
 ):
     sign_in(client, user, password)
     assert me(client).status_code == 200  # the snapshot is in the session now
@@ -250,9 +250,18 @@ def test_after_the_view_the_snapshot_follows_the_users_fields_and_only_when_they
         middleware.process_response(request, HttpResponse())
         return store.modified
 
-    # Nothing assigned, or a field set to an equal value: the session is not written.
-    assert not one_request(lambda u: None)
+    # Nothing assigned: not even compared, let alone written.
+    with monkeypatch.context() as patched:
+        patched.setattr(fast_sessions, "_snapshot", lambda user: pytest.fail("compared"))
+        assert not one_request(lambda u: None)
+    # A field set to an equal value: compared, and the session is not written.
     assert not one_request(lambda u: setattr(u, "first_name", "".join(user.first_name)))
     # A field the view changed is what the next request's user shows.
     assert one_request(lambda u: setattr(u, "first_name", "Renamed"))
     assert store[fast_sessions.SNAPSHOT_KEY]["first_name"] == "Renamed"
+    # A snapshot stored when SNAPSHOT_FIELDS had a field it has no more is rewritten without it.
+    store[fast_sessions.SNAPSHOT_KEY] = {**store[fast_sessions.SNAPSHOT_KEY], "retired": 1}
+    store.save()
+    store.modified = False
+    assert one_request(lambda u: None)
+    assert "retired" not in store[fast_sessions.SNAPSHOT_KEY]

@@ -35,7 +35,6 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.middleware import SessionMiddleware
-from django.core.exceptions import ImproperlyConfigured
 from django.db import router
 from django.utils.functional import SimpleLazyObject, empty
 
@@ -151,12 +150,7 @@ class SnapshotAuthenticationMiddleware(AuthenticationMiddleware):
     """
 
     def process_request(self, request):
-        # Not super().process_request(): the lazy user and auser it makes would be replaced
-        # at once. Its one check is kept.
-        if not hasattr(request, "session"):
-            raise ImproperlyConfigured(
-                "SnapshotAuthenticationMiddleware requires the session middleware before it."
-            )
+        super().process_request(request)  # Django's checks; its lazy user is replaced below
         request.user = SimpleLazyObject(lambda: _get_user(request))
         request.auser = partial(_auser, request)
 

@@ -148,6 +148,14 @@ class SessionOutageMiddleware(SyncAndAsyncMiddleware):
         return None
 
 
+def loaded_user(request):
+    """The user this request has loaded so far, or None: never loads one itself."""
+    user = request.__dict__.get("user")
+    if isinstance(user, SimpleLazyObject):
+        return None if user._wrapped is empty else user._wrapped
+    return user
+
+
 def _resolved(user):
     # The object behind AuthenticationMiddleware's lazy request.user, loading it if need be.
     if isinstance(user, SimpleLazyObject):
@@ -223,9 +231,7 @@ class PrivateNoStoreMiddleware(SyncAndAsyncMiddleware):
     """
 
     def after(self, request, response, state):
-        user = request.__dict__.get("user")
-        if isinstance(user, SimpleLazyObject):
-            user = None if user._wrapped is empty else user._wrapped
+        user = loaded_user(request)
         if user is not None and user.is_authenticated:
             patch_private_no_store(response)
         return response

@@ -36,8 +36,9 @@ from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import router
-from django.utils.functional import SimpleLazyObject, empty
+from django.utils.functional import SimpleLazyObject
 
+from accounts.middleware import loaded_user
 from accounts.models import User
 from config.errors import API_PATH_PREFIX
 
@@ -157,9 +158,7 @@ class SnapshotAuthenticationMiddleware(AuthenticationMiddleware):
     @staticmethod
     def _loaded_user(request) -> User | None:
         # The user this request loaded (the session's, or an API token's), if any.
-        user = request.__dict__.get("user")
-        if isinstance(user, SimpleLazyObject):
-            user = None if user._wrapped is empty else user._wrapped
+        user = loaded_user(request)
         return user if isinstance(user, User) else None
 
     def process_response(self, request, response):

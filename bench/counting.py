@@ -9,10 +9,13 @@ request, while an execute wrapper sees every statement and survives reconnection
 
 Redis round trips are counted where redis-py writes a command to the socket
 (``AbstractConnection.send_packed_command``): one call per command, one per pipeline or
-MULTI block, whatever the caller (django-redis, the session backend, a denylist). A new
+MULTI block, whatever the caller (django-redis, the session backend, a denylist), on the
+thread that entered the block: the process's other threads (the client-side caching's
+tracking connection, which PINGs every half second) are not the block's. A new
 connection's handshake commands count too, which is why callers warm up first.
 """
 
+import threading
 from contextlib import ExitStack
 
 from django.db import connections
@@ -38,9 +41,11 @@ class CallCounter:
             self._stack.enter_context(connections[alias].execute_wrapper(self._count_query))
         original = AbstractConnection.send_packed_command
         counter = self
+        thread = threading.get_ident()
 
         def counting_send(connection, command, check_health=True):
-            counter.redis_calls += 1
+            if threading.get_ident() == thread:
+                counter.redis_calls += 1
             return original(connection, command, check_health=check_health)
 
         self._original_send = original

@@ -1,5 +1,7 @@
 """The in-process counter behind the queries/req and redis/req columns."""
 
+import threading
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
@@ -62,4 +64,16 @@ def test_redis_calls_after_the_block_are_not_counted(redis_cache):
     with CallCounter() as counter:
         redis_cache.get("a")
     redis_cache.get("a")
+    assert counter.redis_calls == 1
+
+
+@pytest.mark.redis
+def test_redis_calls_of_the_processs_other_threads_are_not_counted(redis_cache):
+    # The client-side caching's tracking thread PINGs on its own: not the block's calls.
+    client = redis_cache.client.get_client(write=True)
+    with CallCounter() as counter:
+        other = threading.Thread(target=client.ping)
+        other.start()
+        other.join()
+        redis_cache.get("a")
     assert counter.redis_calls == 1
